@@ -1,0 +1,112 @@
+// The configuration schema. Key names are a contract (other tools write these files), and every field
+// carries a description that error messages quote as the hint, so the schema documents itself.
+import { z } from 'zod';
+
+const CAMERA_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const STREAM_URL = /^(rtsps?|rtmps?|https?|srt|udp|tcp):\/\//i;
+
+export const DetectSchema = z
+  .strictObject({
+    width: z.number().int().min(32).max(3840).refine(...refineEven('width')).default(640)
+      .describe('width in pixels of the frames handed to motion and detection, even, e.g. 640'),
+    height: z.number().int().min(32).max(2160).refine(...refineEven('height')).default(360)
+      .describe('height in pixels of the frames handed to motion and detection, even, e.g. 360'),
+    fps: z.number().min(0.1).max(30).default(5)
+      .describe('frames per second handed to motion and detection (0.1 to 30), e.g. 5'),
+  })
+  .describe('the size and rate ffmpeg scales each camera to before vigil sees it, e.g. { width: 640, height: 360, fps: 5 }');
+
+function refineEven(what: string): [(n: number) => boolean, { message: string }] {
+  return [(n) => n % 2 === 0, { message: `${what} must be even (yuv420p halves it for colour)` }];
+}
+
+export const CameraSchema = z
+  .strictObject({
+    name: z.string().regex(CAMERA_NAME, { message: 'must be lower-case letters, digits and dashes, e.g. market-east' })
+      .describe('unique camera name: lower-case letters, digits and dashes, e.g. market-east'),
+    url: z.string().min(1)
+      .describe('rtsp://user:pass@host/path, or a video file path (played in real time, looped), relative to the config file'),
+    location: z.string().min(1).describe('the place officers name in searches, e.g. market'),
+    aliases: z.array(z.string().min(1)).default([]).describe('other names for that place, e.g. [集市, bazaar]'),
+    enabled: z.boolean().default(true).describe('false keeps the camera in the config without pulling its stream'),
+    detect: DetectSchema.default({ width: 640, height: 360, fps: 5 }),
+  })
+  .describe('one camera: { name, url, location, aliases, detect }');
+
+export const IngestSchema = z
+  .strictObject({
+    stall_timeout_s: z.number().min(1).max(600).default(10)
+      .describe('seconds without a byte from a running camera before it is restarted (ffmpeg hangs on hung servers)'),
+    startup_timeout_s: z.number().min(1).max(600).default(20)
+      .describe('seconds a camera may take from connect to its first frame before it is restarted'),
+    backoff_initial_s: z.number().min(0.05).max(60).default(1).describe('first retry delay after a camera drops, in seconds'),
+    backoff_max_s: z.number().min(0.1).max(3600).default(30).describe('longest retry delay, in seconds'),
+    stable_after_s: z.number().min(1).max(3600).default(30)
+      .describe('seconds of frames after which a camera counts as stable again and its back-off resets'),
+  })
+  .describe('how cameras are supervised: watchdog and retry timing');
+
+export const ConfigSchema = z
+  .strictObject({
+    data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
+    cameras: z.array(CameraSchema).min(1, { message: 'list at least one camera' }).describe('the cameras this box watches'),
+    api: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1').describe('address the HTTP API and /metrics listen on, e.g. 127.0.0.1 or 0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the HTTP API and /metrics, e.g. 8080 (0 = any free port)'),
+      })
+      .default({ host: '127.0.0.1', port: 8080 })
+      .describe('the HTTP server: { host, port }'),
+    ffmpeg: z
+      .strictObject({
+        path: z.string().min(1).nullable().default(null)
+          .describe('path of the ffmpeg binary; null uses the one @ffmpeg-installer/ffmpeg ships'),
+        input_args: z.array(z.string()).default([])
+          .describe('extra ffmpeg input options for every camera, e.g. [-hwaccel, vaapi] for hardware decoding'),
+      })
+      .default({ path: null, input_args: [] })
+      .describe('which ffmpeg decodes the cameras: { path, input_args }'),
+    ingest: IngestSchema.default({
+      stall_timeout_s: 10,
+      startup_timeout_s: 20,
+      backoff_initial_s: 1,
+      backoff_max_s: 30,
+      stable_after_s: 30,
+    }),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level'),
+      })
+      .default({ level: 'info' })
+      .describe('logging: { level }'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.cameras.forEach((camera, i) => {
+      const first = seen.get(camera.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cameras', i, 'name'],
+          message: `duplicate camera name "${camera.name}" (also cameras[${first}].name); names must be unique`,
+        });
+      } else {
+        seen.set(camera.name, i);
+      }
+    });
+    if (config.ingest.backoff_max_s < config.ingest.backoff_initial_s) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingest', 'backoff_max_s'],
+        message: 'must be at least ingest.backoff_initial_s',
+      });
+    }
+  });
+
+export type VigilConfig = z.infer<typeof ConfigSchema>;
+export type CameraConfig = z.infer<typeof CameraSchema>;
+export type IngestConfig = z.infer<typeof IngestSchema>;
+
+export function isStreamUrl(url: string): boolean {
+  return STREAM_URL.test(url);
+}

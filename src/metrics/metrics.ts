@@ -1,0 +1,147 @@
+// vigil's Prometheus metrics, designed in rather than bolted on. Metric names and labels are a contract
+// with dashboards and alert rules (deploy/): change them only with those.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CAMERA_STATES, type CameraObserver, type CameraStatus } from '../ingest/camera-supervisor.js';
+import type { CameraErrorKind } from '../ingest/ffmpeg-errors.js';
+import type { DropReason } from '../ingest/frame-reader.js';
+import { readProcessCpuSeconds } from './process-cpu.js';
+
+export interface CameraStatusSource {
+  cameras(): Array<CameraStatus & { pid?: number | undefined }>;
+}
+
+export class VigilMetrics implements CameraObserver {
+  readonly registry = new Registry();
+  private statusSource: CameraStatusSource = { cameras: () => [] };
+
+  private readonly framesTotal = new Counter({
+    name: 'vigil_frames_total',
+    help: 'Frames read from each camera at its detect size and rate',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly droppedTotal = new Counter({
+    name: 'vigil_frames_dropped_total',
+    help: 'Frames read but not processed, by reason (busy: the pipeline was still on an older frame; truncated: the stream ended mid-frame)',
+    labelNames: ['camera', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly restartsTotal = new Counter({
+    name: 'vigil_camera_restarts_total',
+    help: 'Times vigil restarted a camera\'s ffmpeg after it stopped delivering',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly errorsTotal = new Counter({
+    name: 'vigil_camera_errors_total',
+    help: 'Camera stream failures by kind (refused, not_found, unauthorized, stall, exited, ...)',
+    labelNames: ['camera', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly connectSeconds = new Histogram({
+    name: 'vigil_camera_connect_seconds',
+    help: 'Seconds from starting a camera\'s ffmpeg to its first frame',
+    labelNames: ['camera'],
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const status = () => this.statusSource.cameras();
+    new Gauge({
+      name: 'vigil_camera_up',
+      help: '1 while frames arrive from the camera, 0 otherwise',
+      labelNames: ['camera'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) this.set({ camera: c.name }, c.state === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vigil_camera_state',
+      help: '1 for the camera\'s current state (starting, up, down, failed, stopped)',
+      labelNames: ['camera', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) for (const s of CAMERA_STATES) this.set({ camera: c.name, state: s }, c.state === s ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vigil_last_frame_age_seconds',
+      help: 'Seconds since the camera\'s last frame (absent until its first frame)',
+      labelNames: ['camera'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) if (c.lastFrameAgeS !== null) this.set({ camera: c.name }, c.lastFrameAgeS);
+      },
+    });
+    new Gauge({
+      name: 'vigil_camera_fps',
+      help: 'Frames per second received from the camera over the last 10 s',
+      labelNames: ['camera'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) this.set({ camera: c.name }, c.fps);
+      },
+    });
+    new Gauge({
+      name: 'vigil_camera_info',
+      help: 'Static camera facts as labels (value always 1)',
+      labelNames: ['camera', 'location'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) this.set({ camera: c.name, location: c.location }, 1);
+      },
+    });
+    new Gauge({
+      name: 'vigil_ffmpeg_cpu_seconds',
+      help: 'CPU seconds used by the camera\'s current ffmpeg child (user + system); resets when it restarts',
+      labelNames: ['camera'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of status()) {
+          const cpu = c.pid === undefined ? undefined : readProcessCpuSeconds(c.pid);
+          if (cpu !== undefined) this.set({ camera: c.name }, cpu);
+        }
+      },
+    });
+  }
+
+  setStatusSource(source: CameraStatusSource): void {
+    this.statusSource = source;
+  }
+
+  /** Creates every per-camera series at zero, so dashboards and rate() see cameras that never failed. */
+  registerCamera(camera: string): void {
+    this.framesTotal.inc({ camera }, 0);
+    this.restartsTotal.inc({ camera }, 0);
+    for (const reason of ['busy', 'truncated'] satisfies DropReason[]) this.droppedTotal.inc({ camera, reason }, 0);
+  }
+
+  frame(camera: string): void {
+    this.framesTotal.inc({ camera });
+  }
+  dropped(camera: string, reason: DropReason): void {
+    this.droppedTotal.inc({ camera, reason });
+  }
+  restarted(camera: string): void {
+    this.restartsTotal.inc({ camera });
+  }
+  error(camera: string, kind: CameraErrorKind): void {
+    this.errorsTotal.inc({ camera, kind });
+  }
+  connected(camera: string, seconds: number): void {
+    this.connectSeconds.observe({ camera }, seconds);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

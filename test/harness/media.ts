@@ -1,0 +1,74 @@
+// Test clips, generated with the bundled ffmpeg into a git-ignored cache (.cache/test-media) on first use.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
+import { PROJECT_ROOT } from '../../src/version.js';
+import { drawPatternFrame } from './pattern.js';
+
+export const MEDIA_DIR = path.join(PROJECT_ROOT, '.cache', 'test-media');
+
+function x264Args(fps: number): string[] {
+  // Camera-like: no B-frames, a keyframe every 2 s, SPS/PPS repeated before each keyframe.
+  return ['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-g', String(Math.round(fps * 2)),
+    '-pix_fmt', 'yuv420p', '-x264-params', 'repeat-headers=1'];
+}
+
+async function runFfmpeg(args: string[], feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  const base = ['-hide_banner', '-loglevel', 'error', '-y', ...(feed ? [] : ['-nostdin'])];
+  const child = spawn(bundledFfmpegPath(), [...base, ...args], { stdio: [feed ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} failed (${code}): ${stderr}`))));
+  });
+  if (feed) {
+    await feed(child.stdin!);
+    child.stdin!.end();
+  }
+  await done;
+}
+
+async function cached(name: string, make: (partial: string) => Promise<void>): Promise<string> {
+  const file = path.join(MEDIA_DIR, name);
+  if (existsSync(file)) return file;
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const partial = `${file}.${process.pid}.partial${path.extname(file)}`;
+  await make(partial);
+  renameSync(partial, file);
+  return file;
+}
+
+/** An H.264 Annex B clip whose frames carry their own number (see pattern.ts). */
+export function patternClip(width = 640, height = 360, fps = 25, seconds = 12): Promise<string> {
+  return cached(`pattern-${width}x${height}-${fps}-${seconds}.h264`, (partial) =>
+    runFfmpeg(
+      ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+        ...x264Args(fps), '-qp', '12', '-f', 'h264', partial],
+      async (stdin) => {
+        const frame = Buffer.alloc((width * height * 3) / 2);
+        for (let i = 0; i < fps * seconds; i++) {
+          drawPatternFrame(frame, width, height, i);
+          if (!stdin.write(Buffer.from(frame))) await new Promise((r) => stdin.once('drain', r));
+        }
+      },
+    ),
+  );
+}
+
+/** A camera-like H.264 Annex B clip of ffmpeg's moving test picture, e.g. 1280x720 at 25 fps. */
+export function testsrcClip(width: number, height: number, fps: number, seconds = 10, bitrate = '2M'): Promise<string> {
+  return cached(`testsrc-${width}x${height}-${fps}-${seconds}-${bitrate}.h264`, (partial) =>
+    runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`, '-t', String(seconds),
+      ...x264Args(fps), '-b:v', bitrate, '-f', 'h264', partial]),
+  );
+}
+
+/** The same moving picture as an MP4 file, for file-path cameras. */
+export function testsrcMp4(width: number, height: number, fps: number, seconds = 4): Promise<string> {
+  return cached(`testsrc-${width}x${height}-${fps}-${seconds}.mp4`, (partial) =>
+    runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`, '-t', String(seconds),
+      ...x264Args(fps), '-b:v', '1M', partial]),
+  );
+}

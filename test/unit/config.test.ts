@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-config-'));
+const file = path.join(dir, 'vigil.yaml');
+writeFileSync(path.join(dir, 'clip.mp4'), 'not really a video, but it exists');
+
+function problems(yaml: string): Array<{ path: string; message: string }> {
+  try {
+    parseConfig(yaml, file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const GOOD = `
+data_dir: ./data
+cameras:
+  - name: market-east
+    url: rtsp://user:pass@10.0.0.5/stream2
+    location: market
+    aliases: [集市, bazaar]
+    detect: { width: 640, height: 360, fps: 5 }
+api: { host: 127.0.0.1, port: 8080 }
+ffmpeg: { path: null }
+`;
+
+describe('config', () => {
+  it('accepts the documented example and resolves paths against the file', () => {
+    const { config } = parseConfig(GOOD, file);
+    expect(config.data_dir).toBe(path.join(dir, 'data'));
+    expect(config.cameras[0]).toMatchObject({ name: 'market-east', location: 'market', aliases: ['集市', 'bazaar'] });
+    expect(config.cameras[0]!.detect).toEqual({ width: 640, height: 360, fps: 5 });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.ffmpeg.path).toBeNull();
+    expect(config.ingest.backoff_max_s).toBe(30);
+  });
+
+  it('fills defaults and resolves a file camera to an absolute path', () => {
+    const { config } = parseConfig('cameras: [{ name: a, url: clip.mp4, location: yard }]', file);
+    expect(config.cameras[0]!.url).toBe(path.join(dir, 'clip.mp4'));
+    expect(config.cameras[0]!.detect).toEqual({ width: 640, height: 360, fps: 5 });
+    expect(config.api.port).toBe(8080);
+  });
+
+  it('names an unknown key and suggests the right one', () => {
+    const p = problems('cameras: [{ name: a, url: rtsp://x/y, locaton: yard }]');
+    expect(p).toContainEqual({ path: 'cameras[0]', message: expect.stringContaining('unknown key "locaton"; did you mean "location"?') });
+    expect(p).toContainEqual({ path: 'cameras[0].location', message: expect.stringMatching(/^missing; expected string \(the place officers name/) });
+  });
+
+  it('names a wrong type with the value it got and the field\'s hint', () => {
+    const p = problems(GOOD.replace('fps: 5', 'fps: five'));
+    expect(p).toEqual([
+      { path: 'cameras[0].detect.fps', message: expect.stringMatching(/^expected number, got string "five" \(frames per second/) },
+    ]);
+  });
+
+  it('reports a missing required section', () => {
+    expect(problems('data_dir: ./x')).toEqual([{ path: 'cameras', message: expect.stringContaining('missing; expected array') }]);
+  });
+
+  it('rejects duplicate names, bad names, odd sizes, out-of-range ports and missing files', () => {
+    const p = problems(`
+cameras:
+  - { name: gate, url: rtsp://a/b, location: x }
+  - { name: gate, url: rtsp://a/c, location: x }
+  - { name: Gate_2, url: rtsp://a/d, location: x, detect: { width: 641 } }
+api: { port: 70000 }
+`);
+    const paths = p.map((x) => x.path);
+    expect(paths).toEqual(expect.arrayContaining(['cameras[1].name', 'cameras[2].name', 'cameras[2].detect.width', 'api.port']));
+    expect(p.find((x) => x.path === 'cameras[1].name')!.message).toContain('duplicate camera name "gate" (also cameras[0].name)');
+    expect(p.find((x) => x.path === 'cameras[2].detect.width')!.message).toContain('must be even');
+
+    const missing = problems('cameras: [{ name: a, url: nowhere.mp4, location: x }]');
+    expect(missing).toEqual([{ path: 'cameras[0].url', message: `no such video file: ${path.join(dir, 'nowhere.mp4')}` }]);
+  });
+
+  it('reports YAML syntax errors', () => {
+    expect(problems('cameras: [ { name: a')[0]!.message).toMatch(/^YAML syntax/);
+  });
+
+  it('never echoes credentials in errors', () => {
+    const typed = problems('cameras: [{ name: a, url: [ "rtsp://admin:hunter2@cam/x" ], location: x }]');
+    expect(typed).toEqual([{ path: 'cameras[0].url', message: expect.stringContaining('expected string, got a list') }]);
+    const scheme = problems('cameras: [{ name: b, url: "ftp://admin:hunter2@cam/x", location: y }]');
+    expect(JSON.stringify(scheme)).not.toContain('hunter2');
+    expect(scheme[0]).toEqual({ path: 'cameras[0].url', message: expect.stringContaining('unsupported scheme in ftp://***@cam/x') });
+  });
+});
