@@ -67,6 +67,7 @@ async function run(configFile: string | undefined): Promise<number> {
   } catch (err) {
     logger.fatal({ err }, (err as Error).message);
     logger.flush();
+    console.error(`vigil: ${(err as Error).message}`);
     return 1;
   }
   await new Promise<void>((resolve) => {

@@ -36,6 +36,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
         ffmpeg,
         ingest: config.ingest,
         inputArgs: config.ffmpeg.input_args,
+        decodeThreads: config.ffmpeg.decode_threads,
         logger,
         observer: metrics,
       }),

@@ -25,7 +25,6 @@ export interface CameraObserver {
   error?(camera: string, kind: CameraErrorKind): void;
   /** Seconds from starting ffmpeg to the first frame of that run. */
   connected?(camera: string, seconds: number): void;
-  state?(camera: string, state: CameraState): void;
 }
 
 export interface CameraStatus {
@@ -45,6 +44,7 @@ export interface SupervisorDeps {
   ffmpeg: FfmpegBinary;
   ingest: IngestConfig;
   inputArgs?: readonly string[];
+  decodeThreads?: number;
   logger: Logger;
   observer?: CameraObserver;
   random?: () => number;
@@ -83,6 +83,7 @@ export class CameraSupervisor {
     });
     this.args = cameraArgs(camera, deps.ffmpeg, {
       inputArgs: deps.inputArgs ?? [],
+      ...(deps.decodeThreads !== undefined ? { decodeThreads: deps.decodeThreads } : {}),
       socketTimeoutS: deps.ingest.stall_timeout_s,
     });
     const { width, height } = camera.detect;
@@ -108,7 +109,6 @@ export class CameraSupervisor {
 
   start(): void {
     this.stopping = false;
-    this.deps.observer?.state?.(this.camera.name, this.currentState);
     const stallMs = this.deps.ingest.stall_timeout_s * 1000;
     this.watchdog = setInterval(() => this.checkStall(), Math.min(1000, stallMs / 4));
     this.watchdog.unref();
@@ -121,7 +121,7 @@ export class CameraSupervisor {
     clearTimeout(this.restartTimer);
     clearInterval(this.watchdog);
     await this.source?.stop();
-    this.setState('stopped');
+    this.currentState = 'stopped';
   }
 
   status(): CameraStatus {
@@ -163,7 +163,7 @@ export class CameraSupervisor {
     if (this.currentState !== 'up') {
       const seconds = this.source ? (performance.now() - this.source.startedAt) / 1000 : 0;
       this.upSince = performance.now();
-      this.setState('up');
+      this.currentState = 'up';
       this.deps.observer?.connected?.(this.camera.name, seconds);
       this.log.info({ connect_s: round(seconds) }, 'camera up');
     }
@@ -181,7 +181,7 @@ export class CameraSupervisor {
     if (this.currentState === 'up' && performance.now() - this.upSince >= this.deps.ingest.stable_after_s * 1000) {
       this.backoff.reset();
     }
-    this.setState(error.needsAttention ? 'failed' : 'down');
+    this.currentState = error.needsAttention ? 'failed' : 'down';
     const delayMs = this.backoff.next();
     this.log.warn(
       { kind: error.kind, detail: error.detail, exit_code: exit.code, signal: exit.signal, retry_in_s: round(delayMs / 1000) },
@@ -211,12 +211,6 @@ export class CameraSupervisor {
         : `no first frame within ${round(sinceS)} s of connecting: the camera is not sending video; restarting ffmpeg`,
     };
     void source.stop(1000);
-  }
-
-  private setState(state: CameraState): void {
-    if (state === this.currentState) return;
-    this.currentState = state;
-    this.deps.observer?.state?.(this.camera.name, state);
   }
 
   private fps(now: number): number {

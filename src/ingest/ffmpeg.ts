@@ -47,6 +47,8 @@ export async function probeFfmpeg(configuredPath: string | null): Promise<Ffmpeg
 }
 
 export interface CameraArgsOptions {
+  /** Decoder threads (0 = ffmpeg's choice). One thread per camera spends the least CPU per frame. */
+  decodeThreads?: number;
   /** Extra input options, e.g. hardware decoding: ['-hwaccel', 'vaapi']. */
   inputArgs?: readonly string[];
   /** Socket timeout for network streams, seconds; a second line of defence behind vigil's own watchdog. */
@@ -67,6 +69,7 @@ export function cameraArgs(camera: CameraConfig, ffmpeg: FfmpegBinary, options: 
   }
   return [
     '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'warning',
+    ...(options.decodeThreads !== undefined ? ['-threads', String(options.decodeThreads)] : []),
     ...(options.inputArgs ?? []),
     ...input,
     '-i', camera.url,

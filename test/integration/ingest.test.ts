@@ -1,4 +1,8 @@
 // Camera ingest against a real RTSP server on loopback and the real bundled ffmpeg.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig, IngestConfig } from '../../src/config/schema.js';
 import { CameraSupervisor } from '../../src/ingest/camera-supervisor.js';
@@ -221,9 +225,20 @@ describe('camera ingest over RTSP', () => {
     }
   });
 
+  it('reports a file that is not video as invalid data and marks the camera failed', async () => {
+    const garbage = path.join(mkdtempSync(path.join(os.tmpdir(), 'vigil-garbage-')), 'garbage.mp4');
+    writeFileSync(garbage, randomBytes(200_000));
+    const log = memoryLogger();
+    const { supervisor } = watch(camera('cam-garbage', garbage), log);
+    await waitFor('camera failed', () => supervisor.state === 'failed', 10_000);
+    expect(supervisor.status().lastError?.kind).toBe('invalid_data');
+    expect(log.records().some((r) => r.level === 'warn' && String(r.msg).includes('invalid data'))).toBe(true);
+    await supervisor.stop();
+  });
+
   it('plays a video file as a looping real-time camera', async () => {
     const log = memoryLogger();
-    const { supervisor, frames } = watch(camera('cam-file', clip.replace(/\.h264$/, '.h264'), { width: 320, height: 180, fps: 5 }), log);
+    const { supervisor, frames } = watch(camera('cam-file', clip), log);
     await waitFor('frames from the file', () => frames.length >= 10, 15_000);
     // Real time: 10 frames at 5 fps take about 2 s, not the milliseconds a plain decode would.
     expect(frames[9]!.capturedAt - frames[0]!.capturedAt).toBeGreaterThan(1500);

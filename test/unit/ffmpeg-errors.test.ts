@@ -51,8 +51,8 @@ describe('cameraArgs', () => {
   });
 
   it('plays a file in real time, looped, with extra input options first', () => {
-    const args = cameraArgs({ ...camera, url: '/v/clip.mp4' }, old, { inputArgs: ['-hwaccel', 'vaapi'] });
-    expect(args.join(' ')).toContain('-hwaccel vaapi -re -stream_loop -1 -i /v/clip.mp4');
+    const args = cameraArgs({ ...camera, url: '/v/clip.mp4' }, old, { decodeThreads: 1, inputArgs: ['-hwaccel', 'vaapi'] });
+    expect(args.join(' ')).toContain('-threads 1 -hwaccel vaapi -re -stream_loop -1 -i /v/clip.mp4');
     expect(args).not.toContain('-rtsp_transport');
   });
 });
