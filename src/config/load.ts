@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, isStreamUrl, type VigilConfig } from './schema.js';
+import { COCO_LABELS } from '../detect/coco.js';
 import { redactCredentials } from './redact.js';
 
 export interface ConfigProblem {
@@ -74,6 +75,20 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       return;
     }
     camera.url = resolved;
+  });
+  const model = config.detector.model;
+  if (typeof model === 'object') {
+    model.path = path.resolve(base, model.path);
+    if (!existsSync(model.path)) problems.push({ path: 'detector.model.path', message: `no such model file: ${model.path}` });
+  }
+  const labels = typeof model === 'object' ? (model.labels ?? COCO_LABELS) : COCO_LABELS;
+  config.detector.classes.forEach((label, i) => {
+    if (labels.includes(label)) return;
+    const guess = closest(label, labels);
+    problems.push({
+      path: `detector.classes[${i}]`,
+      message: `unknown label "${label}"` + (guess ? `; did you mean "${guess}"?` : '; use the model\'s label names, e.g. person, car, motorcycle'),
+    });
   });
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, config };

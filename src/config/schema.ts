@@ -46,6 +46,43 @@ export const IngestSchema = z
   })
   .describe('how cameras are supervised: watchdog and retry timing');
 
+const NormalisationSchema = z.strictObject({
+  order: z.enum(['rgb', 'bgr']).describe('channel order the model expects'),
+  mean: z.tuple([z.number(), z.number(), z.number()]).describe('per-channel mean subtracted from 0..255 pixels'),
+  std: z.tuple([z.number(), z.number(), z.number()]).describe('per-channel divisor after the mean, e.g. [255, 255, 255]'),
+});
+
+export const CustomModelSchema = z
+  .strictObject({
+    path: z.string().min(1).describe('path of an ONNX file, relative to the config file'),
+    format: z.enum(['yolov8', 'yolox', 'nanodet', 'centernet']).describe('output layout: yolov8, yolox, nanodet or centernet'),
+    input: z.strictObject({
+      width: z.number().int().min(32).max(4096).describe('model input width in pixels'),
+      height: z.number().int().min(32).max(4096).describe('model input height in pixels'),
+    }),
+    labels: z.array(z.string().min(1)).optional().describe('class names in output order; default the 80 COCO names'),
+    normalisation: NormalisationSchema.optional().describe('input normalisation; default the format\'s usual one'),
+    resize: z.enum(['stretch', 'letterbox']).optional().describe('stretch the frame to the input, or keep its aspect (letterbox)'),
+    decoded: z.boolean().optional().describe('yolox only: true when the export already decodes boxes'),
+  })
+  .describe('a drop-in ONNX model: { path, format, input: { width, height }, labels, normalisation, resize }');
+
+export const DetectorSchema = z
+  .strictObject({
+    model: z.union([z.enum(['nanodet-416', 'centernet-512']), CustomModelSchema]).default('nanodet-416')
+      .describe('nanodet-416 (fast), centernet-512 (better on small objects), or { path, format, input, ... }'),
+    threads: z.number().int().min(1).max(16).default(1).describe('intra-op threads per inference session'),
+    workers: z.number().int().min(1).max(16).default(1).describe('inference worker threads, each with its own session'),
+    score_threshold: z.number().min(0.01).max(1).default(0.35).describe('lowest score a detection may have (0..1)'),
+    iou_threshold: z.number().min(0.05).max(1).default(0.5).describe('overlap above which the weaker of two boxes is dropped'),
+    max_detections: z.number().int().min(1).max(1000).default(100).describe('most detections per image'),
+    classes: z.array(z.string().min(1)).min(1).default(['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'])
+      .describe('labels to keep, from the model\'s label list'),
+  })
+  .describe('the object detector: { model, threads, workers, score_threshold, iou_threshold, max_detections, classes }');
+
+export const DETECTOR_DEFAULTS = DetectorSchema.parse({});
+
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
@@ -68,6 +105,7 @@ export const ConfigSchema = z
       })
       .default({ path: null, decode_threads: 1, input_args: [] })
       .describe('which ffmpeg decodes the cameras and how: { path, decode_threads, input_args }'),
+    detector: DetectorSchema.default(DETECTOR_DEFAULTS),
     ingest: IngestSchema.default({
       stall_timeout_s: 10,
       startup_timeout_s: 20,
@@ -108,6 +146,8 @@ export const ConfigSchema = z
 export type VigilConfig = z.infer<typeof ConfigSchema>;
 export type CameraConfig = z.infer<typeof CameraSchema>;
 export type IngestConfig = z.infer<typeof IngestSchema>;
+export type DetectorConfig = z.infer<typeof DetectorSchema>;
+export type CustomModelConfig = z.infer<typeof CustomModelSchema>;
 
 export function isStreamUrl(url: string): boolean {
   return STREAM_URL.test(url);

@@ -16,12 +16,18 @@ export class OnnxGraphBuilder {
   private inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private used = new Set<string>();
+  private reserved = new Set<string>();
+
+  /** Keeps names free for graph outputs (TF output nodes would otherwise give their names to inner tensors). */
+  reserve(names: readonly string[]): void {
+    for (const n of names) this.reserved.add(n);
+  }
 
   /** A tensor name not used before, readable in a model viewer. */
   unique(base: string): string {
     const clean = base.replace(/[^A-Za-z0-9_./-]/g, '_');
     let name = clean;
-    for (let i = 1; this.used.has(name); i++) name = `${clean}__${i}`;
+    for (let i = 1; this.used.has(name) || this.reserved.has(name); i++) name = `${clean}__${i}`;
     this.used.add(name);
     return name;
   }

@@ -67,6 +67,7 @@ class Converter {
   ) {}
 
   run(): ConvertResult {
+    this.b.reserve(this.options.outputs);
     for (const node of this.order()) {
       const inputs = node.inputs.map((ref) => this.value(ref, node));
       const outputs = this.convertNode(node, inputs);

@@ -1,0 +1,165 @@
+// The detection stage: a pool of inference workers shared by all cameras, fed through a bounded queue.
+// Callers get detections in their image's pixels with COCO (or the model's) label names.
+import { Worker } from 'node:worker_threads';
+import type { DetectorConfig } from '../config/schema.js';
+import { resolveModel, type ResolvedModel } from './model.js';
+import type { Box } from './nms.js';
+import { imageBytes, validateImage, type Image, type Rect } from './preprocess.js';
+import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
+
+export interface LabeledDetection {
+  label: string;
+  classId: number;
+  score: number;
+  box: Box;
+}
+
+export interface DetectResult {
+  detections: LabeledDetection[];
+  timings: Timings;
+}
+
+/** Thrown when the queue is full: the caller drops the frame (and counts it) rather than waiting. */
+export class DetectorBusyError extends Error {
+  constructor(depth: number) {
+    super(`detector queue full (${depth} waiting)`);
+    this.name = 'DetectorBusyError';
+  }
+}
+
+interface Task {
+  request: DetectRequest;
+  resolve(result: DetectResult): void;
+  reject(err: Error): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy: Task | undefined;
+}
+
+export interface DetectorOptions {
+  /** Most requests waiting for a worker; more are refused with DetectorBusyError. Default 4 per worker. */
+  maxQueue?: number;
+}
+
+export class Detector {
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    readonly model: ResolvedModel,
+    private readonly maxQueue: number,
+  ) {}
+
+  static async create(config: DetectorConfig, options: DetectorOptions = {}): Promise<Detector> {
+    const model = resolveModel(config.model);
+    const detector = new Detector(model, options.maxQueue ?? 4 * config.workers);
+    const allowedIds = config.classes.map((label) => model.labels.indexOf(label)).filter((i) => i >= 0);
+    const init: WorkerInit = {
+      model,
+      threads: config.threads,
+      decode: {
+        scoreThreshold: config.score_threshold,
+        iouThreshold: config.iou_threshold,
+        maxDetections: config.max_detections,
+        allowedIds,
+      },
+    };
+    try {
+      await Promise.all(Array.from({ length: config.workers }, () => detector.startWorker(init)));
+    } catch (err) {
+      await detector.close();
+      throw err;
+    }
+    return detector;
+  }
+
+  /** Requests waiting for a worker (not counting those running). */
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Detects objects in `image` (or in `region` of it). The pixels are copied; the caller keeps its buffer. */
+  detect(image: Image, region?: Rect): Promise<DetectResult> {
+    if (this.closed) return Promise.reject(new Error('detector is closed'));
+    validateImage(image);
+    if (this.queue.length >= this.maxQueue) return Promise.reject(new DetectorBusyError(this.queue.length));
+    const byteLength = imageBytes(image.kind, image.width, image.height);
+    const buffer = new ArrayBuffer(byteLength);
+    new Uint8Array(buffer).set(image.data.subarray(0, byteLength));
+    const request: DetectRequest = {
+      id: this.nextId++,
+      image: { kind: image.kind, width: image.width, height: image.height },
+      buffer,
+      byteLength,
+      ...(region ? { region } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new Error('detector closed'));
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  private startWorker(init: WorkerInit): Promise<void> {
+    // Under the TypeScript sources (tests, tsx) the worker is the .ts file and needs tsx's loader too.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSource ? './detect-worker.ts' : './detect-worker.js', import.meta.url);
+    const worker = new Worker(url, { workerData: init, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+    const entry: PoolWorker = { worker, busy: undefined };
+    this.workers.push(entry);
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (message: { type: string; error?: string }) => {
+        if (message.type !== 'ready') return reject(new Error(message.error ?? 'inference worker failed to start'));
+        worker.off('error', reject);
+        worker.on('message', (response: DetectResponse) => this.onResponse(entry, response));
+        worker.on('error', (err) => this.onWorkerError(entry, err));
+        resolve();
+      });
+    });
+  }
+
+  private dispatch(): void {
+    for (const entry of this.workers) {
+      if (entry.busy || this.queue.length === 0) continue;
+      const task = this.queue.shift()!;
+      entry.busy = task;
+      entry.worker.postMessage(task.request, [task.request.buffer]);
+    }
+  }
+
+  private onResponse(entry: PoolWorker, response: DetectResponse): void {
+    const task = entry.busy;
+    entry.busy = undefined;
+    if (task && task.request.id === response.id) {
+      if (response.error || !response.detections || !response.timings) {
+        task.reject(new Error(`detection failed: ${response.error ?? 'no result'}`));
+      } else {
+        const labels = this.model.labels;
+        task.resolve({
+          detections: response.detections.map((d) => ({ label: labels[d.classId] ?? String(d.classId), ...d })),
+          timings: response.timings,
+        });
+      }
+    }
+    this.dispatch();
+  }
+
+  private onWorkerError(entry: PoolWorker, err: Error): void {
+    entry.busy?.reject(new Error(`inference worker crashed: ${err.message}`));
+    entry.busy = undefined;
+    // A crashed worker leaves the pool; the remaining ones carry on.
+    this.workers.splice(this.workers.indexOf(entry), 1);
+    if (this.workers.length === 0) for (const task of this.queue.splice(0)) task.reject(new Error('no inference workers left'));
+    else this.dispatch();
+  }
+}

@@ -1,0 +1,49 @@
+// Resolves the configured detector model to a file on disk and everything needed to feed and decode it.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { DetectorConfig } from '../config/schema.js';
+import type { ModelFormat, ModelSpec, Normalisation } from '../models/catalog.js';
+import { MODELS_DIR, readManifest } from '../models/build.js';
+import { COCO_LABELS } from './coco.js';
+
+export interface ResolvedModel extends ModelSpec {
+  path: string;
+  /** yolox: whether the export already decodes boxes. */
+  decoded?: boolean;
+}
+
+const DEFAULT_NORMALISATION: Record<ModelFormat, Normalisation> = {
+  yolov8: { order: 'rgb', mean: [0, 0, 0], std: [255, 255, 255] },
+  yolox: { order: 'bgr', mean: [0, 0, 0], std: [1, 1, 1] },
+  nanodet: { order: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] },
+  centernet: { order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] },
+};
+
+export function resolveModel(choice: DetectorConfig['model']): ResolvedModel {
+  if (typeof choice === 'string') {
+    const entry = readManifest().models[choice];
+    const file = entry ? path.join(MODELS_DIR, entry.file) : undefined;
+    if (!entry || !file || !existsSync(file)) {
+      throw new Error(`detector model ${choice} is not built: run "vigil models build" (npm ci does it)`);
+    }
+    return {
+      id: choice,
+      path: file,
+      format: entry.format,
+      input: { width: entry.input.shape[3]!, height: entry.input.shape[2]! },
+      normalisation: entry.normalisation,
+      resize: entry.resize,
+      labels: entry.labels,
+    };
+  }
+  return {
+    id: path.basename(choice.path),
+    path: choice.path,
+    format: choice.format,
+    input: choice.input,
+    normalisation: choice.normalisation ?? DEFAULT_NORMALISATION[choice.format],
+    resize: choice.resize ?? (choice.format === 'yolov8' || choice.format === 'yolox' ? 'letterbox' : 'stretch'),
+    labels: choice.labels ?? COCO_LABELS,
+    ...(choice.decoded !== undefined ? { decoded: choice.decoded } : {}),
+  };
+}

@@ -1,0 +1,68 @@
+// From a model's raw output tensors to detections in source-image pixels: decode per format, NMS, map back.
+import type { InputTransform, Rect } from './preprocess.js';
+import type { ResolvedModel } from './model.js';
+import { decodeCenternet, decodeNanodet, decodeYolov8, decodeYolox, type ClassFilter } from './decoders.js';
+import { nms, type Detection } from './nms.js';
+
+export interface RawOutput {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface DecodeOptions {
+  scoreThreshold: number;
+  iouThreshold: number;
+  maxDetections: number;
+  allowed: ClassFilter;
+}
+
+export function decodeOutputs(model: ResolvedModel, outputs: Record<string, RawOutput>, o: DecodeOptions): Detection[] {
+  const list = Object.values(outputs);
+  const classes = model.labels.length;
+  const size = model.input.width;
+  switch (model.format) {
+    case 'nanodet': {
+      // Outputs come per stride as scores [1, N, classes] and box distributions [1, N, 4·bins]; pair them by N.
+      const levels = list
+        .filter((t) => t.dims[2] === classes)
+        .map((cls) => {
+          const n = cls.dims[1]!;
+          const reg = list.find((t) => t !== cls && t.dims[1] === n && t.dims[2] !== classes);
+          if (!reg) throw new Error(`nanodet model: no box output for the ${n}-cell level`);
+          return { stride: size / Math.sqrt(n), cls: cls.data, reg: reg.data };
+        });
+      return decodeNanodet(levels, size, classes, o.scoreThreshold, o.allowed);
+    }
+    case 'centernet': {
+      const heat = list.find((t) => t.dims[3] === classes);
+      const wh = list.find((t) => t.dims[3] === 4);
+      if (!heat || !wh) throw new Error('centernet model: expected a [1,H,W,classes] heatmap and a [1,H,W,4] box output');
+      const [, gh, gw] = heat.dims as [number, number, number];
+      return decodeCenternet(heat.data, wh.data, gw, gh, classes, size / gw, o.scoreThreshold, o.allowed);
+    }
+    case 'yolov8':
+      return decodeYolov8(list[0]!.data, list[0]!.dims, classes, o.scoreThreshold, o.allowed);
+    case 'yolox':
+      return decodeYolox(list[0]!.data, list[0]!.dims, model.input, classes, o.scoreThreshold, { decoded: model.decoded ?? false }, o.allowed);
+  }
+}
+
+/** NMS in model space, then boxes mapped to source pixels and clipped to the region that was looked at. */
+export function finishDetections(dets: Detection[], t: InputTransform, region: Rect, o: DecodeOptions): Detection[] {
+  const x2max = region.x + region.width;
+  const y2max = region.y + region.height;
+  return nms(dets, o.iouThreshold, o.maxDetections).map((d) => ({
+    classId: d.classId,
+    score: d.score,
+    box: [
+      clamp(t.offsetX + d.box[0] * t.scaleX, region.x, x2max),
+      clamp(t.offsetY + d.box[1] * t.scaleY, region.y, y2max),
+      clamp(t.offsetX + d.box[2] * t.scaleX, region.x, x2max),
+      clamp(t.offsetY + d.box[3] * t.scaleY, region.y, y2max),
+    ],
+  }));
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
