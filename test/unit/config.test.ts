@@ -93,4 +93,15 @@ api: { port: 70000 }
     expect(JSON.stringify(scheme)).not.toContain('hunter2');
     expect(scheme[0]).toEqual({ path: 'cameras[0].url', message: expect.stringContaining('unsupported scheme in ftp://***@cam/x') });
   });
+
+  it('validates the detector section: model, label names and a drop-in model file', () => {
+    const { config } = parseConfig(GOOD, file);
+    expect(config.detector).toMatchObject({ model: 'nanodet-416', threads: 1, workers: 1, classes: ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'] });
+    const p = problems(GOOD + 'detector: { model: yolo, classes: [person, motorcyle] }\n');
+    expect(p.map((x) => x.path)).toEqual(['detector.model']);
+    const labels = problems(GOOD + 'detector: { classes: [person, motorcyle] }\n');
+    expect(labels).toEqual([{ path: 'detector.classes[1]', message: 'unknown label "motorcyle"; did you mean "motorcycle"?' }]);
+    const custom = problems(GOOD + 'detector: { model: { path: ./m.onnx, format: yolov8, input: { width: 640, height: 640 } } }\n');
+    expect(custom).toEqual([{ path: 'detector.model.path', message: `no such model file: ${path.join(dir, 'm.onnx')}` }]);
+  });
 });

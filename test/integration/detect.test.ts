@@ -1,0 +1,181 @@
+// The detection stage on real photos and real street video, with the converted models and real workers.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DETECTOR_DEFAULTS, type DetectorConfig } from '../../src/config/schema.js';
+import { Detector, DetectorBusyError, type LabeledDetection } from '../../src/detect/detector.js';
+import { readImageFile } from '../../src/detect/image-file.js';
+import { iou, type Box } from '../../src/detect/nms.js';
+import type { Image, YuvImage } from '../../src/detect/preprocess.js';
+import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
+import { MODELS_DIR } from '../../src/models/build.js';
+import { runCli } from '../harness/daemon-process.js';
+import { debianMedia, sharedFixture } from '../harness/media-paths.js';
+
+const config = (overrides: Partial<DetectorConfig> = {}): DetectorConfig => ({ ...DETECTOR_DEFAULTS, ...overrides });
+
+/** One frame of a video (or an image) as ffmpeg decodes it to yuv420p, the way ingest delivers frames. */
+function yuvFrame(file: string, seconds: number, width: number, height: number): YuvImage {
+  // No -ss for stills: the image demuxer yields nothing when asked to seek, even to 0.
+  const data = execFileSync(bundledFfmpegPath(), [
+    '-hide_banner', '-loglevel', 'error', ...(seconds > 0 ? ['-ss', String(seconds)] : []), '-i', file, '-frames:v', '1',
+    '-vf', `scale=${width}:${height}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
+  ], { maxBuffer: 64 << 20 });
+  return { kind: 'yuv420p', width, height, data };
+}
+
+function best(dets: LabeledDetection[], label: string, truth: Box): number {
+  return Math.max(0, ...dets.filter((d) => d.label === label).map((d) => iou(d.box, truth)));
+}
+
+// Boxes checked by eye on the photos (pixels of the image as displayed).
+const PHOTOS: Array<{ file: string; label: string; truth: Box }> = [
+  { file: 'messi5.jpg', label: 'person', truth: [65, 60, 460, 335] },
+  { file: 'astronaut.png', label: 'person', truth: [10, 10, 370, 512] },
+  { file: 'camera.png', label: 'person', truth: [0, 60, 320, 512] },
+  { file: 'motorcycle_left.png', label: 'motorcycle', truth: [100, 70, 680, 455] },
+];
+
+describe('Detector', () => {
+  const detectors: Record<string, Detector> = {};
+  beforeAll(async () => {
+    detectors.nanodet = await Detector.create(config());
+    detectors.centernet = await Detector.create(config({ model: 'centernet-512' }));
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(detectors).map((d) => d.close()));
+  });
+
+  for (const model of ['nanodet', 'centernet']) {
+    it(`${model}: finds the person or vehicle in each photo where it is`, async () => {
+      for (const photo of PHOTOS) {
+        const image = await readImageFile(debianMedia(photo.file));
+        const { detections, timings } = await detectors[model]!.detect(image);
+        expect(best(detections, photo.label, photo.truth), `${photo.file}: ${JSON.stringify(detections)}`).toBeGreaterThan(0.7);
+        for (const d of detections) {
+          expect(d.box[0]).toBeGreaterThanOrEqual(0);
+          expect(d.box[2]).toBeLessThanOrEqual(image.width);
+          expect(d.box[3]).toBeLessThanOrEqual(image.height);
+          expect(DETECTOR_DEFAULTS.classes).toContain(d.label);
+        }
+        expect(timings.inferenceMs).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  it('finds the pedestrians in a street video frame decoded to yuv420p, and nothing on an empty road', async () => {
+    const street = yuvFrame(sharedFixture('video/opencv-vtest-pedestrians-720p10.mp4'), 20, 960, 720);
+    const { detections } = await detectors.nanodet!.detect(street);
+    const people = detections.filter((d) => d.label === 'person');
+    expect(people.length).toBeGreaterThanOrEqual(5);
+    // Two walkers checked by eye in this frame.
+    expect(best(people, 'person', [770, 330, 813, 463])).toBeGreaterThan(0.6);
+    expect(best(people, 'person', [100, 190, 138, 271])).toBeGreaterThan(0.6);
+
+    const road = yuvFrame(sharedFixture('video/intel-car-detection-720p12.5.mp4'), 3, 1280, 720);
+    expect((await detectors.nanodet!.detect(road)).detections).toEqual([]);
+    expect((await detectors.centernet!.detect(road)).detections).toEqual([]);
+  });
+
+  it('detects the same in a yuv420p frame as in the RGB photo it came from', async () => {
+    const rgb = await readImageFile(debianMedia('messi5.jpg'));
+    const yuv = yuvFrame(debianMedia('messi5.jpg'), 0, rgb.width, rgb.height);
+    const [a, b] = await Promise.all([detectors.nanodet!.detect(rgb), detectors.nanodet!.detect(yuv)]);
+    const top = (r: typeof a) => r.detections.sort((x, y) => y.score - x.score)[0]!;
+    expect(iou(top(a).box, top(b).box)).toBeGreaterThan(0.9);
+    expect(Math.abs(top(a).score - top(b).score)).toBeLessThan(0.1);
+  });
+
+  it('looks only inside a region and reports boxes in full-frame pixels', async () => {
+    const street = yuvFrame(sharedFixture('video/opencv-vtest-pedestrians-720p10.mp4'), 20, 960, 720);
+    const region = { x: 700, y: 280, width: 260, height: 260 };
+    const { detections } = await detectors.nanodet!.detect(street, region);
+    expect(detections.length).toBeGreaterThan(0);
+    for (const d of detections) {
+      expect(d.box[0]).toBeGreaterThanOrEqual(region.x);
+      expect(d.box[1]).toBeGreaterThanOrEqual(region.y);
+      expect(d.box[2]).toBeLessThanOrEqual(region.x + region.width);
+      expect(d.box[3]).toBeLessThanOrEqual(region.y + region.height);
+    }
+    expect(best(detections, 'person', [770, 330, 813, 463])).toBeGreaterThan(0.6);
+  });
+
+  it('keeps only the configured classes', async () => {
+    const detector = await Detector.create(config({ classes: ['person'] }));
+    try {
+      const image = await readImageFile(debianMedia('motorcycle_left.png'));
+      const { detections } = await detector.detect(image);
+      expect(detections.every((d) => d.label === 'person')).toBe(true);
+      expect(detections.some((d) => d.label === 'motorcycle')).toBe(false);
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it('refuses work beyond its queue instead of growing it', async () => {
+    const detector = await Detector.create(config(), { maxQueue: 1 });
+    try {
+      const image: Image = await readImageFile(debianMedia('astronaut.png'));
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => detector.detect(image)));
+      const refused = results.filter((r) => r.status === 'rejected');
+      // One runs, one waits, the other four are refused at once.
+      expect(refused).toHaveLength(4);
+      for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DetectorBusyError);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it('takes a drop-in ONNX model by path and format', async () => {
+    const detector = await Detector.create(config({ model: { path: path.join(MODELS_DIR, 'nanodet-416.onnx'), format: 'nanodet', input: { width: 416, height: 416 } } }));
+    try {
+      const image = await readImageFile(debianMedia('messi5.jpg'));
+      const [mine, builtin] = await Promise.all([detector.detect(image), detectors.nanodet!.detect(image)]);
+      expect(mine.detections).toEqual(builtin.detections);
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it('fails clearly on a file that is not a model', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vigil-badmodel-')), 'broken.onnx');
+    writeFileSync(file, 'not onnx');
+    await expect(Detector.create(config({ model: { path: file, format: 'yolov8', input: { width: 640, height: 640 } } }))).rejects.toThrow(
+      `cannot load ${file}`,
+    );
+  });
+});
+
+describe('vigil detect', () => {
+  it('prints one JSON object per image with labels, scores and boxes in the image\'s pixels', async () => {
+    const files = [debianMedia('messi5.jpg'), debianMedia('motorcycle_left.png')];
+    const result = await runCli(['detect', ...files, '--json']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.file)).toEqual(files);
+    expect(lines[0].detections[0]).toEqual({ label: 'person', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)] });
+    expect(best(lines[0].detections, 'person', PHOTOS[0]!.truth)).toBeGreaterThan(0.7);
+    expect(best(lines[1].detections, 'motorcycle', PHOTOS[3]!.truth)).toBeGreaterThan(0.7);
+    const centernet = await runCli(['detect', files[1]!, '--json', '--model', 'centernet-512']);
+    expect(best(JSON.parse(centernet.stdout).detections, 'motorcycle', PHOTOS[3]!.truth)).toBeGreaterThan(0.7);
+  });
+
+  it('reports an unreadable image, exits 1, and still answers for the others', async () => {
+    const result = await runCli(['detect', '/nonexistent.jpg', debianMedia('astronaut.png'), '--json']);
+    expect(result.code).toBe(1);
+    const [bad, good] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(bad).toEqual({ file: '/nonexistent.jpg', error: expect.stringContaining('cannot read image /nonexistent.jpg') });
+    expect(good.detections.length).toBeGreaterThan(0);
+  });
+
+  it('exits 2 on bad arguments', async () => {
+    expect((await runCli(['detect'])).code).toBe(2);
+    const model = await runCli(['detect', debianMedia('astronaut.png'), '--model', 'yolo9000']);
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain('unknown model "yolo9000"; built-in models: nanodet-416, centernet-512');
+    expect((await runCli(['detect', debianMedia('astronaut.png'), '--threshold', '3'])).code).toBe(2);
+  });
+});
