@@ -49,69 +49,38 @@ export class VigilMetrics implements CameraObserver {
   constructor() {
     // The event-loop lag histogram samples every 10 ms by default: 100 wake-ups a second on an idle box.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
-    const status = () => this.statusSource.cameras();
-    new Gauge({
-      name: 'vigil_camera_up',
-      help: '1 while frames arrive from the camera, 0 otherwise',
-      labelNames: ['camera'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) this.set({ camera: c.name }, c.state === 'up' ? 1 : 0);
-      },
+    type Status = ReturnType<CameraStatusSource['cameras']>[number];
+    // Per-camera gauges read the supervisors' status at scrape time: nothing to keep in step.
+    const cameraGauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, v: number) => void, c: Status) => void) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect: () => {
+          const gauge = this.registry.getSingleMetric(name) as Gauge;
+          gauge.reset();
+          for (const c of this.statusSource.cameras()) fill((labels, v) => gauge.set(labels, v), c);
+        },
+      });
+    cameraGauge('vigil_camera_up', '1 while frames arrive from the camera, 0 otherwise', ['camera'], (set, c) =>
+      set({ camera: c.name }, c.state === 'up' ? 1 : 0),
+    );
+    cameraGauge('vigil_camera_state', "1 for the camera's current state (starting, up, down, failed, stopped)", ['camera', 'state'], (set, c) => {
+      for (const s of CAMERA_STATES) set({ camera: c.name, state: s }, c.state === s ? 1 : 0);
     });
-    new Gauge({
-      name: 'vigil_camera_state',
-      help: '1 for the camera\'s current state (starting, up, down, failed, stopped)',
-      labelNames: ['camera', 'state'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) for (const s of CAMERA_STATES) this.set({ camera: c.name, state: s }, c.state === s ? 1 : 0);
-      },
+    cameraGauge('vigil_last_frame_age_seconds', "Seconds since the camera's last frame (absent until its first frame)", ['camera'], (set, c) => {
+      if (c.lastFrameAgeS !== null) set({ camera: c.name }, c.lastFrameAgeS);
     });
-    new Gauge({
-      name: 'vigil_last_frame_age_seconds',
-      help: 'Seconds since the camera\'s last frame (absent until its first frame)',
-      labelNames: ['camera'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) if (c.lastFrameAgeS !== null) this.set({ camera: c.name }, c.lastFrameAgeS);
-      },
-    });
-    new Gauge({
-      name: 'vigil_camera_fps',
-      help: 'Frames per second received from the camera over the last 10 s',
-      labelNames: ['camera'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) this.set({ camera: c.name }, c.fps);
-      },
-    });
-    new Gauge({
-      name: 'vigil_camera_info',
-      help: 'Static camera facts as labels (value always 1)',
-      labelNames: ['camera', 'location'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) this.set({ camera: c.name, location: c.location }, 1);
-      },
-    });
-    new Gauge({
-      name: 'vigil_ffmpeg_cpu_seconds',
-      help: 'CPU seconds used by the camera\'s current ffmpeg child (user + system); resets when it restarts',
-      labelNames: ['camera'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of status()) {
-          const cpu = c.pid === undefined ? undefined : readProcessCpuSeconds(c.pid);
-          if (cpu !== undefined) this.set({ camera: c.name }, cpu);
-        }
-      },
+    cameraGauge('vigil_camera_fps', 'Frames per second received from the camera over the last 10 s', ['camera'], (set, c) =>
+      set({ camera: c.name }, c.fps),
+    );
+    cameraGauge('vigil_camera_info', 'Static camera facts as labels (value always 1)', ['camera', 'location'], (set, c) =>
+      set({ camera: c.name, location: c.location }, 1),
+    );
+    cameraGauge('vigil_ffmpeg_cpu_seconds', "CPU seconds used by the camera's current ffmpeg child (user + system); resets when it restarts", ['camera'], (set, c) => {
+      const cpu = c.pid === undefined ? undefined : readProcessCpuSeconds(c.pid);
+      if (cpu !== undefined) set({ camera: c.name }, cpu);
     });
   }
 
