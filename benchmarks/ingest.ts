@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CameraSchema } from '../src/config/schema.js';
 import { cameraArgs, probeFfmpeg } from '../src/ingest/ffmpeg.js';
 import { readProcessCpuSeconds } from '../src/metrics/process-cpu.js';
 import { startDaemonProcess } from '../test/harness/daemon-process.js';
@@ -67,7 +68,7 @@ async function bareFfmpegCost(server: RtspServerProcess, n: number, seconds: num
   const ffmpeg = await probeFfmpeg(null);
   const children = Array.from({ length: n }, (_, i) => {
     const args = cameraArgs(
-      { name: `cam${i + 1}`, url: server.url(`cam${i + 1}`), location: 'bench', aliases: [], enabled: true, detect: DETECT },
+      CameraSchema.parse({ name: `cam${i + 1}`, url: server.url(`cam${i + 1}`), location: 'bench', detect: DETECT }),
       ffmpeg,
       { socketTimeoutS: 10, decodeThreads: 1 }, // what the daemon uses by default
     );

@@ -1,8 +1,17 @@
-// Wires the stages together: config → camera supervisors → (pipeline stages, later) → metrics and API.
+// Wires the stages together: cameras → motion → detector → tracker → events → store / bus, with metrics
+// and the API beside them.
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server.js';
+import { EventBus } from './bus/event-bus.js';
+import { Detector } from './detect/detector.js';
+import { EventRecorder } from './events/event-recorder.js';
+import { SnapshotWriter } from './events/snapshots.js';
+import { EventStore } from './events/store.js';
+import { CameraPipeline } from './pipeline/camera-pipeline.js';
+import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import type { LoadedConfig } from './config/load.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
@@ -12,6 +21,7 @@ import { VERSION } from './version.js';
 export interface Daemon {
   readonly metrics: VigilMetrics;
   readonly supervisors: ReadonlyMap<string, CameraSupervisor>;
+  readonly store: EventStore;
   /** http://host:port the API listens on. */
   readonly address: string;
   cameras(): CameraStatus[];
@@ -27,21 +37,69 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   if (!ffmpeg.rtspTimeoutOption) logger.warn('this ffmpeg has no RTSP socket timeout option; relying on the stall watchdog alone');
 
   const metrics = new VigilMetrics();
+  const store = EventStore.open(config.data_dir, { flushMs: config.store.flush_ms });
+  const snapshots = new SnapshotWriter(path.join(config.data_dir, 'snapshots'));
+  let bus: EventBus | undefined;
+  let detector: Detector | undefined;
+  try {
+    if (config.bus.publish) bus = await EventBus.bind(config.bus.publish, logger);
+    detector = await Detector.create(config.detector);
+  } catch (err) {
+    await bus?.close();
+    store.close();
+    throw err;
+  }
+  // Published after the commit: a subscriber never hears of an event the store could lose.
+  store.onCommit((events) => bus?.publish(events));
+  logger.info({ model: detector.model.id, workers: config.detector.workers, threads: config.detector.threads, bus: config.bus.publish }, 'detector ready');
+  const scheduler = new DetectionScheduler(detector, config.detector.workers, config.detector.iou_threshold, {
+    dropped: (camera) => metrics.dropped(camera, 'detector_busy'),
+    inference: (seconds) => metrics.inference(seconds),
+  });
   const supervisors = new Map<string, CameraSupervisor>();
+  const pipelines: CameraPipeline[] = [];
+  const recorders: EventRecorder[] = [];
   for (const camera of config.cameras.filter((c) => c.enabled)) {
     metrics.registerCamera(camera.name);
-    supervisors.set(
-      camera.name,
-      new CameraSupervisor(camera, {
-        ffmpeg,
-        ingest: config.ingest,
-        inputArgs: config.ffmpeg.input_args,
-        decodeThreads: config.ffmpeg.decode_threads,
-        logger,
-        observer: metrics,
-      }),
-    );
+    const supervisor = new CameraSupervisor(camera, {
+      ffmpeg,
+      ingest: config.ingest,
+      inputArgs: config.ffmpeg.input_args,
+      decodeThreads: config.ffmpeg.decode_threads,
+      logger,
+      observer: metrics,
+    });
+    const recorder = new EventRecorder(camera, store, snapshots, logger, {
+      recorded: (event, seconds) => metrics.recorded(event.kind, event.label, seconds),
+    });
+    const pipeline = new CameraPipeline(camera, config.motion, config.tracker, scheduler, recorder, {
+      motionActive: (name, active) => metrics.motionActive(name, active),
+      detectionFailed: (name, err) => {
+        metrics.detectionFailed(name);
+        logger.warn({ camera: name, err: err.message }, 'detection failed');
+      },
+    });
+    supervisor.setConsumer((frame) => pipeline.onFrame(frame));
+    supervisors.set(camera.name, supervisor);
+    pipelines.push(pipeline);
+    recorders.push(recorder);
   }
+  metrics.setPipelineSource({
+    queueDepth: () => scheduler.depth,
+    utilisation: () => scheduler.utilisation,
+    storeBytes: () => store.databaseBytes() + store.snapshotBytes(),
+  });
+  const retention = () => {
+    const deleted = store.enforceRetention(
+      Date.now() - config.store.retention_days * 86_400_000,
+      config.store.max_disk_gb * 1e9,
+      snapshots.root,
+    );
+    if (deleted > 0) logger.info({ deleted }, 'retention removed old events');
+  };
+  retention();
+  const retentionTimer = setInterval(retention, 60_000);
+  retentionTimer.unref();
   const cameras = () => [...supervisors.values()].map((s) => s.status());
   metrics.setStatusSource({ cameras: () => [...supervisors.values()].map((s) => ({ ...s.status(), pid: s.pid })) });
 
@@ -62,11 +120,16 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   return {
     metrics,
     supervisors,
+    store,
     address,
     cameras,
     async stop() {
+      clearInterval(retentionTimer);
       await Promise.all([...supervisors.values()].map((s) => s.stop()));
-      await api.close();
+      for (const p of pipelines) p.close();
+      await Promise.all(recorders.map((r) => r.settle()));
+      store.close();
+      await Promise.all([bus?.close(), detector?.close(), api.close()]);
       logger.info('vigil stopped');
     },
   };

@@ -13,12 +13,26 @@ export const DetectSchema = z
       .describe('height in pixels of the frames handed to motion and detection, even, e.g. 360'),
     fps: z.number().min(0.1).max(30).default(5)
       .describe('frames per second handed to motion and detection (0.1 to 30), e.g. 5'),
+    score_threshold: z.number().min(0.01).max(1).optional()
+      .describe('this camera\'s lowest detection score, instead of detector.score_threshold (unusual angles, e.g. looking straight down, score lower)'),
   })
   .describe('the size and rate ffmpeg scales each camera to before vigil sees it, e.g. { width: 640, height: 360, fps: 5 }');
 
 function refineEven(what: string): [(n: number) => boolean, { message: string }] {
   return [(n) => n % 2 === 0, { message: `${what} must be even (yuv420p halves it for colour)` }];
 }
+
+const PointSchema = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
+const PolygonSchema = z.array(PointSchema).min(3, { message: 'a polygon needs at least 3 points' })
+  .describe('points [x, y] as fractions of the frame (0..1), e.g. [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]');
+
+export const ZoneSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('the zone\'s name, e.g. crossing'),
+    aliases: z.array(z.string().min(1)).default([]).describe('other names for the zone, e.g. [斑马线]'),
+    polygon: PolygonSchema,
+  })
+  .describe('a named area of the picture: { name, aliases, polygon }');
 
 export const CameraSchema = z
   .strictObject({
@@ -30,8 +44,11 @@ export const CameraSchema = z
     aliases: z.array(z.string().min(1)).default([]).describe('other names for that place, e.g. [集市, bazaar]'),
     enabled: z.boolean().default(true).describe('false keeps the camera in the config without pulling its stream'),
     detect: DetectSchema.default({ width: 640, height: 360, fps: 5 }),
+    zones: z.array(ZoneSchema).default([]).describe('named areas recorded on the events that enter them'),
+    motion_mask: z.array(PolygonSchema).default([])
+      .describe('areas where motion is ignored (trees, a clock, a road outside the view), as polygons'),
   })
-  .describe('one camera: { name, url, location, aliases, detect }');
+  .describe('one camera: { name, url, location, aliases, detect, zones, motion_mask }');
 
 export const IngestSchema = z
   .strictObject({
@@ -83,6 +100,45 @@ export const DetectorSchema = z
 
 export const DETECTOR_DEFAULTS = DetectorSchema.parse({});
 
+export const MotionSchema = z
+  .strictObject({
+    threshold: z.number().min(1).max(255).default(25).describe('grey-level change that counts as motion (1-255)'),
+    min_area: z.number().min(0).max(1).default(0.002).describe('smallest moving area, as a fraction of the frame'),
+    alpha: z.number().min(0.001).max(1).default(0.05).describe('background learning rate per frame'),
+    width: z.number().int().min(32).max(640).default(160).describe('width of the grid motion is computed on'),
+    recalibrate_above: z.number().min(0.1).max(1).default(0.45)
+      .describe('changed fraction treated as a lighting jump (background relearnt, no motion reported)'),
+    start_frames: z.number().int().min(1).max(50).default(2).describe('frames of motion before a motion event starts'),
+    quiet_s: z.number().min(0.5).max(600).default(5).describe('seconds without motion before a motion event ends'),
+  })
+  .describe('motion detection and motion events');
+
+export const TrackerSchema = z
+  .strictObject({
+    min_hits: z.number().int().min(1).max(20).default(3).describe('detections before a track is confirmed (and becomes an event)'),
+    iou_threshold: z.number().min(0.05).max(0.95).default(0.15).describe('overlap needed to match a detection to a track'),
+    max_lost_s: z.number().min(0.2).max(60).default(4).describe('seconds a moving object may go unseen before its track ends'),
+    stationary_after_s: z.number().min(1).max(3600).default(8).describe('seconds without moving before an object counts as stationary'),
+    stationary_check_s: z.number().min(1).max(3600).default(10).describe('how often a stationary object is looked at again'),
+    stationary_max_lost_s: z.number().min(1).max(86400).default(60).describe('seconds a stationary object may go unseen before its track ends'),
+  })
+  .describe('object tracking');
+
+export const StoreSchema = z
+  .strictObject({
+    retention_days: z.number().min(0.01).max(3650).default(90).describe('events older than this are deleted with their snapshots'),
+    max_disk_gb: z.number().min(0.01).max(100000).default(20).describe('disk budget for the store and snapshots; the oldest go first'),
+    flush_ms: z.number().int().min(1).max(5000).default(100).describe('longest wait before queued writes are committed together'),
+  })
+  .describe('the event store: { retention_days, max_disk_gb, flush_ms }');
+
+export const BusSchema = z
+  .strictObject({
+    publish: z.string().regex(/^(tcp|ipc|inproc):\/\//, { message: 'must be a ZeroMQ endpoint, e.g. tcp://127.0.0.1:5556' }).nullable().default('tcp://127.0.0.1:5556')
+      .describe('ZeroMQ PUB endpoint events are published on, e.g. tcp://127.0.0.1:5556; null disables it'),
+  })
+  .describe('the event bus: { publish }');
+
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
@@ -106,6 +162,10 @@ export const ConfigSchema = z
       .default({ path: null, decode_threads: 1, input_args: [] })
       .describe('which ffmpeg decodes the cameras and how: { path, decode_threads, input_args }'),
     detector: DetectorSchema.default(DETECTOR_DEFAULTS),
+    motion: MotionSchema.default(MotionSchema.parse({})),
+    tracker: TrackerSchema.default(TrackerSchema.parse({})),
+    store: StoreSchema.default(StoreSchema.parse({})),
+    bus: BusSchema.default(BusSchema.parse({})),
     ingest: IngestSchema.default({
       stall_timeout_s: 10,
       startup_timeout_s: 20,
@@ -147,6 +207,10 @@ export type VigilConfig = z.infer<typeof ConfigSchema>;
 export type CameraConfig = z.infer<typeof CameraSchema>;
 export type IngestConfig = z.infer<typeof IngestSchema>;
 export type DetectorConfig = z.infer<typeof DetectorSchema>;
+export type MotionSettings = z.infer<typeof MotionSchema>;
+export type TrackerConfig = z.infer<typeof TrackerSchema>;
+export type StoreConfig = z.infer<typeof StoreSchema>;
+export type ZoneConfig = z.infer<typeof ZoneSchema>;
 export type CustomModelConfig = z.infer<typeof CustomModelSchema>;
 
 export function isStreamUrl(url: string): boolean {

@@ -45,7 +45,8 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
   const t2 = performance.now();
   const outputs: Record<string, RawOutput> = {};
   for (const name of session.outputNames) outputs[name] = { data: results[name]!.data as Float32Array, dims: results[name]!.dims };
-  const detections = finishDetections(decodeOutputs(model, outputs, decode), transform, region, decode);
+  const options = request.scoreThreshold === undefined ? decode : { ...decode, scoreThreshold: request.scoreThreshold };
+  const detections = finishDetections(decodeOutputs(model, outputs, options), transform, region, options);
   const t3 = performance.now();
   return {
     id: request.id,

@@ -83,7 +83,7 @@ export class Detector {
   }
 
   /** Detects objects in `image` (or in `region` of it). The pixels are copied; the caller keeps its buffer. */
-  detect(image: Image, region?: Rect): Promise<DetectResult> {
+  detect(image: Image, region?: Rect, options: { scoreThreshold?: number } = {}): Promise<DetectResult> {
     if (this.closed) return Promise.reject(new Error('detector is closed'));
     validateImage(image);
     if (this.queue.length >= this.maxQueue) return Promise.reject(new DetectorBusyError(this.queue.length));
@@ -96,6 +96,7 @@ export class Detector {
       buffer,
       byteLength,
       ...(region ? { region } : {}),
+      ...(options.scoreThreshold !== undefined ? { scoreThreshold: options.scoreThreshold } : {}),
     };
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });

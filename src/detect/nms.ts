@@ -28,8 +28,8 @@ export function iou(a: Box, b: Box): number {
  * one, which per-class NMS would not do. Ties in score keep input order (Array#sort is stable).
  * Returns the kept Detection objects themselves (not copies); the input array is not reordered.
  */
-export function nms(dets: Detection[], iouThreshold: number, maxDetections: number): Detection[] {
-  const kept: Detection[] = [];
+export function nms<T extends Detection>(dets: T[], iouThreshold: number, maxDetections: number): T[] {
+  const kept: T[] = [];
   if (maxDetections <= 0 || dets.length === 0) return kept;
   const sorted = dets.slice().sort((p, q) => q.score - p.score);
   for (const d of sorted) {

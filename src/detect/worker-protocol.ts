@@ -16,6 +16,8 @@ export interface DetectRequest {
   buffer: ArrayBuffer;
   byteLength: number;
   region?: Rect;
+  /** Overrides the detector's score threshold for this request. */
+  scoreThreshold?: number;
 }
 
 export interface Timings {

@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { CAMERA_STATES, type CameraObserver, type CameraStatus } from '../ingest/camera-supervisor.js';
 import type { CameraErrorKind } from '../ingest/ffmpeg-errors.js';
 import type { DropReason } from '../ingest/frame-reader.js';
+
+/** busy / truncated: lost in ingest; detector_busy: a newer frame of the camera replaced it before detection. */
+export type FrameDropReason = DropReason | 'detector_busy';
 import { readProcessCpuSeconds } from './process-cpu.js';
 
 export interface CameraStatusSource {
@@ -22,7 +25,7 @@ export class VigilMetrics implements CameraObserver {
   });
   private readonly droppedTotal = new Counter({
     name: 'vigil_frames_dropped_total',
-    help: 'Frames read but not processed, by reason (busy: the pipeline was still on an older frame; truncated: the stream ended mid-frame)',
+    help: 'Frames not fully processed, by reason (busy: motion still on an older frame; truncated: stream ended mid-frame; detector_busy: replaced by a newer frame before detection)',
     labelNames: ['camera', 'reason'],
     registers: [this.registry],
   });
@@ -45,6 +48,38 @@ export class VigilMetrics implements CameraObserver {
     buckets: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20],
     registers: [this.registry],
   });
+
+  private readonly eventsTotal = new Counter({
+    name: 'vigil_events_total',
+    help: 'Events recorded (committed to the store), by kind and label',
+    labelNames: ['kind', 'label'],
+    registers: [this.registry],
+  });
+  private readonly inferenceSeconds = new Histogram({
+    name: 'vigil_inference_seconds',
+    help: 'Seconds one detector inference took (one region of one frame)',
+    buckets: [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly pipelineLatency = new Histogram({
+    name: 'vigil_pipeline_latency_seconds',
+    help: 'Seconds from capturing the frame that made an event to the event being committed',
+    buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly motionActiveGauge = new Gauge({
+    name: 'vigil_motion_active',
+    help: '1 while a motion event is open on the camera',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly detectionErrors = new Counter({
+    name: 'vigil_detection_errors_total',
+    help: 'Detector requests that failed',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private pipelineSource: { queueDepth(): number; utilisation(): number; storeBytes(): number } | undefined;
 
   constructor() {
     // The event-loop lag histogram samples every 10 ms by default: 100 wake-ups a second on an idle box.
@@ -84,6 +119,35 @@ export class VigilMetrics implements CameraObserver {
     });
   }
 
+  /** Where the pipeline gauges read from at scrape time. */
+  setPipelineSource(source: { queueDepth(): number; utilisation(): number; storeBytes(): number }): void {
+    this.pipelineSource = source;
+    const read = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect: () => (this.registry.getSingleMetric(name) as Gauge).set(value()),
+      });
+    read('vigil_detector_queue_depth', 'Frames waiting for the detector (at most one per camera)', () => this.pipelineSource!.queueDepth());
+    read('vigil_detector_utilisation', 'Busy inference workers over all workers, now (0..1)', () => this.pipelineSource!.utilisation());
+    read('vigil_store_bytes', 'Bytes on disk of the event store and its snapshots', () => this.pipelineSource!.storeBytes());
+  }
+
+  recorded(kind: string, label: string | null, captureToCommitS: number): void {
+    this.eventsTotal.inc({ kind, label: label ?? '' });
+    this.pipelineLatency.observe(captureToCommitS);
+  }
+  inference(seconds: number): void {
+    this.inferenceSeconds.observe(seconds);
+  }
+  motionActive(camera: string, active: boolean): void {
+    this.motionActiveGauge.set({ camera }, active ? 1 : 0);
+  }
+  detectionFailed(camera: string): void {
+    this.detectionErrors.inc({ camera });
+  }
+
   setStatusSource(source: CameraStatusSource): void {
     this.statusSource = source;
   }
@@ -92,13 +156,14 @@ export class VigilMetrics implements CameraObserver {
   registerCamera(camera: string): void {
     this.framesTotal.inc({ camera }, 0);
     this.restartsTotal.inc({ camera }, 0);
-    for (const reason of ['busy', 'truncated'] satisfies DropReason[]) this.droppedTotal.inc({ camera, reason }, 0);
+    for (const reason of ['busy', 'truncated', 'detector_busy'] satisfies FrameDropReason[]) this.droppedTotal.inc({ camera, reason }, 0);
+    this.motionActiveGauge.set({ camera }, 0);
   }
 
   frame(camera: string): void {
     this.framesTotal.inc({ camera });
   }
-  dropped(camera: string, reason: DropReason): void {
+  dropped(camera: string, reason: FrameDropReason): void {
     this.droppedTotal.inc({ camera, reason });
   }
   restarted(camera: string): void {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CameraConfig, IngestConfig } from '../../src/config/schema.js';
+import { CameraSchema, type CameraConfig, type IngestConfig } from '../../src/config/schema.js';
 import { CameraSupervisor } from '../../src/ingest/camera-supervisor.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../src/ingest/ffmpeg.js';
 import { VigilMetrics } from '../../src/metrics/metrics.js';
@@ -38,7 +38,7 @@ let server: RtspServerProcess;
 const running: CameraSupervisor[] = [];
 
 function camera(name: string, url: string, detect = { width: 320, height: 180, fps: 5 }): CameraConfig {
-  return { name, url, location: 'test yard', aliases: [], enabled: true, detect };
+  return CameraSchema.parse({ name, url, location: 'test yard', detect });
 }
 
 function watch(config: CameraConfig, log: MemoryLogger, metrics = new VigilMetrics()) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactCredentials } from '../../src/config/redact.js';
+import { CameraSchema } from '../../src/config/schema.js';
 import { cameraArgs, type FfmpegBinary } from '../../src/ingest/ffmpeg.js';
 import { classifyFfmpegLine, LineSplitter } from '../../src/ingest/ffmpeg-errors.js';
 
@@ -40,7 +41,7 @@ describe('ffmpeg stderr', () => {
 });
 
 describe('cameraArgs', () => {
-  const camera = { name: 'a', url: 'rtsp://u:p@h/s', location: 'x', aliases: [], enabled: true, detect: { width: 320, height: 180, fps: 2 } };
+  const camera = CameraSchema.parse({ name: 'a', url: 'rtsp://u:p@h/s', location: 'x', detect: { width: 320, height: 180, fps: 2 } });
   const old: FfmpegBinary = { path: 'ffmpeg', version: '4.1', rtspTimeoutOption: '-stimeout' };
 
   it('asks for TCP, a socket timeout, and raw yuv420p at the detect size and rate', () => {

@@ -1,0 +1,52 @@
+// Chooses where the detector looks in a frame: squares around moving areas and live tracks, big enough
+// for context, merged when they overlap, and a single full-frame pass when that is cheaper. A small model
+// sees a distant person far better in a crop around it than in the whole squeezed frame.
+import type { Box } from '../motion/motion-detector.js';
+import { union } from '../motion/motion-activity.js';
+
+export interface RegionOptions {
+  /** Smallest region side, in frame pixels (the model sees at least this much context). */
+  minSide: number;
+  /** More regions than this and the whole frame is examined once instead. */
+  maxRegions: number;
+  /** Margin around a box, as a fraction of its larger side. */
+  margin: number;
+}
+
+export function planRegions(boxes: Box[], frameW: number, frameH: number, o: RegionOptions): Box[] {
+  if (boxes.length === 0) return [];
+  let regions = boxes.map((b) => square(b, frameW, frameH, o));
+  // Merge overlapping regions until none overlap: two crops of the same person would find it twice.
+  for (let merged = true; merged; ) {
+    merged = false;
+    outer: for (let i = 0; i < regions.length; i++) {
+      for (let j = i + 1; j < regions.length; j++) {
+        if (overlap(regions[i]!, regions[j]!)) {
+          const u = square(union(regions[i]!, regions[j]!), frameW, frameH, { ...o, margin: 0 });
+          regions = [...regions.filter((_, k) => k !== i && k !== j), u];
+          merged = true;
+          break outer;
+        }
+      }
+    }
+  }
+  const area = regions.reduce((sum, r) => sum + r.width * r.height, 0);
+  if (regions.length > o.maxRegions || area >= 0.7 * frameW * frameH) return [{ x: 0, y: 0, width: frameW, height: frameH }];
+  return regions;
+}
+
+/** A square around the box (with margin, at least minSide), moved inside the frame. */
+function square(b: Box, frameW: number, frameH: number, o: RegionOptions): Box {
+  const side = Math.min(Math.max(Math.max(b.width, b.height) * (1 + 2 * o.margin), o.minSide), frameW, frameH);
+  const cx = b.x + b.width / 2;
+  const cy = b.y + b.height / 2;
+  const width = Math.max(side, Math.min(b.width, frameW));
+  const height = Math.max(side, Math.min(b.height, frameH));
+  const x = Math.round(Math.min(Math.max(cx - width / 2, 0), frameW - width));
+  const y = Math.round(Math.min(Math.max(cy - height / 2, 0), frameH - height));
+  return { x, y, width: Math.round(width), height: Math.round(height) };
+}
+
+function overlap(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}

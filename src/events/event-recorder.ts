@@ -1,0 +1,156 @@
+// Turns what the pipeline sees into stored events with snapshots: a motion burst or a confirmed track is
+// inserted as soon as it starts (searchable within a second) and updated when it ends. Snapshots are
+// written before the row that names them, and replaced files are removed only after the new row commits,
+// so a row never points at a missing or different file.
+import type { Logger } from 'pino';
+import type { YuvImage } from '../detect/preprocess.js';
+import { yuv420pToRgb } from '../image/yuv.js';
+import type { MotionEventEnd } from '../motion/motion-activity.js';
+import type { Track } from '../track/tracker.js';
+import type { SnapshotWriter } from './snapshots.js';
+import type { EventStore, SnapshotRef, StoredEvent } from './store.js';
+
+export interface RecorderObserver {
+  recorded?(event: StoredEvent, captureToCommitS: number): void;
+}
+
+interface OpenEvent {
+  id: Promise<number | undefined>;
+  version: number;
+  snapshots: Array<SnapshotRef | null>;
+}
+
+export interface CameraInfo {
+  name: string;
+  location: string;
+}
+
+export class EventRecorder {
+  private readonly objects = new Map<Track, OpenEvent>();
+  /** The frame of each confirmed track's best sighting, kept until the track ends. */
+  private readonly bestFrames = new Map<Track, { image: YuvImage; time: number; written: boolean }>();
+  private motion: OpenEvent | undefined;
+  private pendingWrites = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly camera: CameraInfo,
+    private readonly store: EventStore,
+    private readonly snapshots: SnapshotWriter,
+    private readonly logger: Logger,
+    private readonly observer: RecorderObserver = {},
+  ) {}
+
+  motionStarted(start: number, frame: YuvImage): void {
+    const open: OpenEvent = { id: Promise.resolve(undefined), version: 1, snapshots: [] };
+    open.id = this.track(async () => {
+      const pair = await this.snapshots.write(this.name('motion', start, 1), yuv420pToRgb(frame), null, 'motion');
+      open.snapshots = [pair.frame];
+      const event = await this.store.insert({
+        kind: 'motion',
+        camera: this.camera.name,
+        location: this.camera.location,
+        start,
+        frame: pair.frame,
+        frameSize: [frame.width, frame.height],
+      });
+      this.observer.recorded?.(event, (Date.now() - start) / 1000);
+      return event.id;
+    });
+    this.motion = open;
+  }
+
+  motionEnded(end: MotionEventEnd): void {
+    const open = this.motion;
+    this.motion = undefined;
+    if (!open) return;
+    this.track(async () => {
+      const id = await open.id;
+      if (id === undefined) return;
+      const box = [end.area.x, end.area.y, end.area.x + end.area.width, end.area.y + end.area.height];
+      await this.store.update(id, { end: end.end, box, attributes: { peak_changed: Math.round(end.peak * 1000) / 1000 } });
+    });
+  }
+
+  objectStarted(track: Track, frame: YuvImage, capturedAt: number): void {
+    this.bestFrames.set(track, { image: frame, time: capturedAt, written: true });
+    const open: OpenEvent = { id: Promise.resolve(undefined), version: 1, snapshots: [] };
+    open.id = this.track(async () => {
+      const pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, 1), yuv420pToRgb(frame), track.box, caption(track));
+      open.snapshots = [pair.frame, pair.crop];
+      const event = await this.store.insert({
+        kind: 'object',
+        camera: this.camera.name,
+        location: this.camera.location,
+        label: track.label,
+        score: track.maxScore,
+        start: track.firstSeen,
+        box: track.box,
+        path: track.path,
+        zones: [...track.zones],
+        frame: pair.frame,
+        crop: pair.crop,
+        frameSize: [frame.width, frame.height],
+      });
+      this.observer.recorded?.(event, (Date.now() - capturedAt) / 1000);
+      return event.id;
+    });
+    this.objects.set(track, open);
+  }
+
+  objectImproved(track: Track, frame: YuvImage, capturedAt: number): void {
+    this.bestFrames.set(track, { image: frame, time: capturedAt, written: false });
+  }
+
+  objectEnded(track: Track): void {
+    const open = this.objects.get(track);
+    const best = this.bestFrames.get(track);
+    this.objects.delete(track);
+    this.bestFrames.delete(track);
+    if (!open) return;
+    this.track(async () => {
+      const id = await open.id;
+      if (id === undefined) return;
+      let pair: { frame: SnapshotRef; crop: SnapshotRef | null } | undefined;
+      if (best && !best.written && track.best) {
+        open.version++;
+        pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), yuv420pToRgb(best.image), track.best.box, caption(track));
+      }
+      await this.store.update(id, {
+        label: track.label,
+        score: track.maxScore,
+        end: track.lastSeen,
+        box: track.best?.box ?? track.box,
+        path: track.path,
+        zones: [...track.zones],
+        ...(pair ? { frame: pair.frame, crop: pair.crop } : {}),
+      });
+      if (pair) await this.snapshots.remove(open.snapshots);
+    });
+  }
+
+  /** Waits for every snapshot and store write this recorder started. */
+  async settle(): Promise<void> {
+    while (this.pendingWrites.size) await Promise.allSettled([...this.pendingWrites]);
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T | undefined> {
+    const p = work().catch((err: unknown) => {
+      this.logger.error({ err, camera: this.camera.name }, `recording an event failed: ${(err as Error).message}`);
+      return undefined;
+    });
+    this.pendingWrites.add(p);
+    void p.finally(() => this.pendingWrites.delete(p));
+    return p;
+  }
+
+  private name(what: string, at: number, version: number): string {
+    const d = new Date(at);
+    const day = d.toISOString().slice(0, 10);
+    const time = d.toISOString().slice(11, 23).replace(/[:.]/g, '');
+    return `${this.camera.name}/${day}/${time}-${what}-v${version}`;
+  }
+}
+
+function caption(track: Track): string {
+  return `${track.label} ${Math.round(track.maxScore * 100)}%`;
+}

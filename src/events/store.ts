@@ -1,0 +1,388 @@
+// The event store: SQLite (better-sqlite3) in WAL mode, the edge box's source of truth. Writes are queued
+// and committed together every flush interval; every committed change gets the next sequence number, so a
+// subscriber or a central hub can ask for "everything after seq N" and never miss an event.
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type EventKind = 'motion' | 'object' | 'plate';
+
+export interface SnapshotRef {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface EventFields {
+  kind: EventKind;
+  camera: string;
+  location: string;
+  label?: string | null;
+  score?: number | null;
+  start: number;
+  end?: number | null;
+  box?: number[] | null;
+  path?: Array<[number, number, number]> | null;
+  zones?: string[];
+  attributes?: Record<string, unknown>;
+  frame?: SnapshotRef | null;
+  crop?: SnapshotRef | null;
+  frameSize?: [number, number] | null;
+}
+
+export interface StoredEvent extends Required<Omit<EventFields, 'frame' | 'crop' | 'frameSize'>> {
+  id: number;
+  seq: number;
+  frame: SnapshotRef | null;
+  crop: SnapshotRef | null;
+  frameSize: [number, number] | null;
+  updated: number;
+}
+
+interface Row {
+  id: number;
+  seq: number;
+  kind: EventKind;
+  camera: string;
+  location: string;
+  label: string | null;
+  score: number | null;
+  start_ms: number;
+  end_ms: number | null;
+  box: string | null;
+  path: string | null;
+  zones: string;
+  attributes: string;
+  snapshot_frame: string | null;
+  snapshot_frame_sha256: string | null;
+  snapshot_crop: string | null;
+  snapshot_crop_sha256: string | null;
+  snapshot_frame_bytes: number;
+  snapshot_crop_bytes: number;
+  frame_width: number | null;
+  frame_height: number | null;
+  updated_ms: number;
+}
+
+// Each migration runs once, in order, in a transaction; user_version records how far a store has come.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('last_seq', 0);
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY,
+     seq INTEGER NOT NULL UNIQUE,
+     kind TEXT NOT NULL CHECK (kind IN ('motion', 'object', 'plate')),
+     camera TEXT NOT NULL,
+     location TEXT NOT NULL,
+     label TEXT,
+     score REAL,
+     start_ms INTEGER NOT NULL,
+     end_ms INTEGER,
+     box TEXT,
+     path TEXT,
+     zones TEXT NOT NULL DEFAULT '[]',
+     attributes TEXT NOT NULL DEFAULT '{}',
+     snapshot_frame TEXT,
+     snapshot_frame_sha256 TEXT,
+     snapshot_crop TEXT,
+     snapshot_crop_sha256 TEXT,
+     snapshot_frame_bytes INTEGER NOT NULL DEFAULT 0,
+     snapshot_crop_bytes INTEGER NOT NULL DEFAULT 0,
+     frame_width INTEGER,
+     frame_height INTEGER,
+     updated_ms INTEGER NOT NULL
+   );
+   CREATE INDEX events_start ON events (start_ms);
+   CREATE INDEX events_camera_start ON events (camera, start_ms);
+   CREATE INDEX events_location_start ON events (location, start_ms);
+   CREATE INDEX events_kind_label_start ON events (kind, label, start_ms);
+   CREATE TABLE event_zones (
+     zone TEXT NOT NULL,
+     event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+     PRIMARY KEY (zone, event_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX event_zones_event ON event_zones (event_id);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface Pending {
+  apply(): StoredEvent;
+  resolve(e: StoredEvent): void;
+  reject(err: Error): void;
+}
+
+export interface EventStoreOptions {
+  flushMs?: number;
+  /** Most queued writes before a commit is forced. */
+  batchSize?: number;
+}
+
+export class EventStore {
+  private readonly db: Database.Database;
+  private readonly queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
+  private lastSeq: number;
+  private closed = false;
+  private readonly stmts;
+
+  constructor(
+    readonly file: string,
+    private readonly options: EventStoreOptions = {},
+  ) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit survives power loss, not only a crash of vigil (edge boxes lose power).
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+    } catch (err) {
+      throw new Error(`cannot open the event store ${file}: ${(err as Error).message}`);
+    }
+    this.lastSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number }).value;
+    this.stmts = {
+      insert: this.db.prepare(`INSERT INTO events (seq, kind, camera, location, label, score, start_ms, end_ms, box, path, zones,
+        attributes, snapshot_frame, snapshot_frame_sha256, snapshot_crop, snapshot_crop_sha256, snapshot_frame_bytes, snapshot_crop_bytes, frame_width, frame_height, updated_ms)
+        VALUES (@seq, @kind, @camera, @location, @label, @score, @start_ms, @end_ms, @box, @path, @zones, @attributes, @snapshot_frame,
+        @snapshot_frame_sha256, @snapshot_crop, @snapshot_crop_sha256, @snapshot_frame_bytes, @snapshot_crop_bytes, @frame_width, @frame_height, @updated_ms)`),
+      update: this.db.prepare(`UPDATE events SET seq = @seq, label = @label, score = @score, end_ms = @end_ms, box = @box, path = @path,
+        zones = @zones, attributes = @attributes, snapshot_frame = @snapshot_frame, snapshot_frame_sha256 = @snapshot_frame_sha256,
+        snapshot_crop = @snapshot_crop, snapshot_crop_sha256 = @snapshot_crop_sha256,
+        snapshot_frame_bytes = @snapshot_frame_bytes, snapshot_crop_bytes = @snapshot_crop_bytes,
+        updated_ms = @updated_ms WHERE id = @id`),
+      get: this.db.prepare('SELECT * FROM events WHERE id = ?'),
+      since: this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      zoneDelete: this.db.prepare('DELETE FROM event_zones WHERE event_id = ?'),
+      zoneInsert: this.db.prepare('INSERT OR IGNORE INTO event_zones (zone, event_id) VALUES (?, ?)'),
+      seq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
+    };
+  }
+
+  static open(dataDir: string, options: EventStoreOptions = {}): EventStore {
+    return new EventStore(path.join(dataDir, 'events.db'), options);
+  }
+
+  /** Called with each batch of committed events, in sequence order, after the commit. */
+  onCommit(listener: (events: StoredEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  insert(fields: EventFields): Promise<StoredEvent> {
+    return this.enqueue(() => {
+      const now = Date.now();
+      const seq = ++this.lastSeq;
+      const row = toRow(fields, seq, now);
+      const { lastInsertRowid } = this.stmts.insert.run(row);
+      const id = Number(lastInsertRowid);
+      for (const zone of fields.zones ?? []) this.stmts.zoneInsert.run(zone, id);
+      return fromRow({ ...row, id } as Row);
+    });
+  }
+
+  /** Changes an event (a track ended, a better snapshot); the change gets a new sequence number. */
+  update(id: number, patch: Partial<EventFields>): Promise<StoredEvent> {
+    return this.enqueue(() => {
+      const current = this.stmts.get.get(id) as Row | undefined;
+      if (!current) throw new Error(`event ${id} does not exist`);
+      const merged = { ...fromRow(current), ...patch } as EventFields;
+      const seq = ++this.lastSeq;
+      const row = { ...toRow(merged, seq, Date.now()), id };
+      this.stmts.update.run(row);
+      if (patch.zones) {
+        this.stmts.zoneDelete.run(id);
+        for (const zone of patch.zones) this.stmts.zoneInsert.run(zone, id);
+      }
+      return fromRow({ ...current, ...row } as Row);
+    });
+  }
+
+  get(id: number): StoredEvent | undefined {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Committed changes after `seq`, in order: what a subscriber that missed messages backfills from. */
+  since(seq: number, limit = 1000): StoredEvent[] {
+    return (this.stmts.since.all(seq, limit) as Row[]).map(fromRow);
+  }
+
+  count(kind?: EventKind): number {
+    const sql = kind ? 'SELECT COUNT(*) AS n FROM events WHERE kind = ?' : 'SELECT COUNT(*) AS n FROM events';
+    return (this.db.prepare(sql).get(...(kind ? [kind] : [])) as { n: number }).n;
+  }
+
+  /** The store's own files on disk, in bytes (database, WAL). */
+  databaseBytes(): number {
+    let total = 0;
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        total += statSync(this.file + suffix).size;
+      } catch {
+        // not there (yet)
+      }
+    }
+    return total;
+  }
+
+  snapshotBytes(): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(snapshot_frame_bytes + snapshot_crop_bytes), 0) AS b FROM events').get() as { b: number }).b;
+  }
+
+  /**
+   * Deletes events older than `olderThan` (ms epoch), then the oldest until database + snapshots fit in
+   * `maxBytes`; snapshot files go with their rows. Returns how many events were deleted.
+   */
+  enforceRetention(olderThan: number, maxBytes: number, snapshotRoot: string): number {
+    let deleted = 0;
+    const remove = (rows: Row[]) => {
+      const del = this.db.prepare('DELETE FROM events WHERE id = ?');
+      this.db.transaction(() => {
+        for (const r of rows) del.run(r.id);
+      })();
+      // Files after the rows: a crash in between leaves orphan files, never rows pointing at nothing.
+      for (const r of rows) {
+        for (const p of [r.snapshot_frame, r.snapshot_crop]) if (p) rmSync(path.resolve(snapshotRoot, p), { force: true });
+      }
+      deleted += rows.length;
+    };
+    const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
+    for (let rows = old.all(olderThan) as Row[]; rows.length > 0; rows = old.all(olderThan) as Row[]) remove(rows);
+    const oldest = this.db.prepare('SELECT * FROM events ORDER BY start_ms LIMIT 200');
+    while (this.databaseBytes() + this.snapshotBytes() > maxBytes) {
+      const rows = oldest.all() as Row[];
+      if (rows.length === 0) break;
+      remove(rows);
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+    return deleted;
+  }
+
+  /** Commits everything queued now. */
+  flush(): Promise<void> {
+    this.commit();
+    return Promise.resolve();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.commit();
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.db.close();
+  }
+
+  /** The handle, for read-only queries by other stages (search). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  private enqueue(apply: () => StoredEvent): Promise<StoredEvent> {
+    if (this.closed) return Promise.reject(new Error('event store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ apply, resolve, reject });
+      if (this.queue.length >= (this.options.batchSize ?? 200)) this.commit();
+      else this.timer ??= setTimeout(() => this.commit(), this.options.flushMs ?? 100);
+    });
+  }
+
+  private commit(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0);
+    if (batch.length === 0) return;
+    const results: Array<StoredEvent | Error> = [];
+    const seqBefore = this.lastSeq;
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            results.push(p.apply());
+          } catch (err) {
+            results.push(err as Error);
+          }
+        }
+        this.stmts.seq.run(this.lastSeq);
+      })();
+    } catch (err) {
+      this.lastSeq = seqBefore;
+      for (const p of batch) p.reject(new Error(`event store commit failed: ${(err as Error).message}`));
+      return;
+    }
+    const committed: StoredEvent[] = [];
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) p.reject(r);
+      else {
+        committed.push(r);
+        p.resolve(r);
+      }
+    });
+    if (committed.length > 0) for (const l of this.listeners) l(committed);
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`its schema version ${version} is newer than this vigil knows (${MIGRATIONS.length}): upgrade vigil`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+}
+
+function toRow(e: EventFields, seq: number, now: number): Omit<Row, 'id'> {
+  return {
+    seq,
+    kind: e.kind,
+    camera: e.camera,
+    location: e.location,
+    label: e.label ?? null,
+    score: e.score ?? null,
+    start_ms: e.start,
+    end_ms: e.end ?? null,
+    box: e.box ? JSON.stringify(e.box.map((v) => Math.round(v * 10) / 10)) : null,
+    path: e.path ? JSON.stringify(e.path) : null,
+    zones: JSON.stringify(e.zones ?? []),
+    attributes: JSON.stringify(e.attributes ?? {}),
+    snapshot_frame: e.frame?.path ?? null,
+    snapshot_frame_sha256: e.frame?.sha256 ?? null,
+    snapshot_crop: e.crop?.path ?? null,
+    snapshot_crop_sha256: e.crop?.sha256 ?? null,
+    snapshot_frame_bytes: e.frame?.bytes ?? 0,
+    snapshot_crop_bytes: e.crop?.bytes ?? 0,
+    frame_width: e.frameSize?.[0] ?? null,
+    frame_height: e.frameSize?.[1] ?? null,
+    updated_ms: now,
+  };
+}
+
+function fromRow(r: Row): StoredEvent {
+  const ref = (p: string | null, sha: string | null, bytes: number): SnapshotRef | null => (p && sha ? { path: p, sha256: sha, bytes } : null);
+  return {
+    id: r.id,
+    seq: r.seq,
+    kind: r.kind,
+    camera: r.camera,
+    location: r.location,
+    label: r.label,
+    score: r.score,
+    start: r.start_ms,
+    end: r.end_ms,
+    box: r.box ? (JSON.parse(r.box) as number[]) : null,
+    path: r.path ? (JSON.parse(r.path) as Array<[number, number, number]>) : null,
+    zones: JSON.parse(r.zones) as string[],
+    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+    frame: ref(r.snapshot_frame, r.snapshot_frame_sha256, r.snapshot_frame_bytes),
+    crop: ref(r.snapshot_crop, r.snapshot_crop_sha256, r.snapshot_crop_bytes),
+    frameSize: r.frame_width && r.frame_height ? [r.frame_width, r.frame_height] : null,
+    updated: r.updated_ms,
+  };
+}

@@ -1,0 +1,243 @@
+// Follows objects across one camera's frames so that each person or vehicle becomes one event: predict
+// where each track is now (constant velocity), match detections by overlap, and move tracks through
+// tentative → confirmed → ended. Parked objects become stationary and are only looked at now and then,
+// so a car parked all day is one event, not one a minute.
+import type { TrackerConfig } from '../config/schema.js';
+import { iou, type Box as BoxXYXY } from '../detect/nms.js';
+import { pointInPolygon, type Polygon } from '../motion/motion-detector.js';
+
+export type { BoxXYXY };
+
+export interface TrackInput {
+  label: string;
+  score: number;
+  box: BoxXYXY;
+}
+
+export interface Zone {
+  name: string;
+  polygon: Polygon;
+}
+
+export type TrackState = 'tentative' | 'confirmed' | 'ended';
+
+export interface Track {
+  id: number;
+  state: TrackState;
+  firstSeen: number;
+  lastSeen: number;
+  hits: number;
+  /** Looked at (inside an examined region) and not found, since last seen. */
+  misses: number;
+  box: BoxXYXY;
+  /** Centre velocity, pixels per millisecond. */
+  velocity: [number, number];
+  label: string;
+  votes: Map<string, number>;
+  maxScore: number;
+  /** Quality (score × box area) of the best sighting so far, for the snapshot. */
+  bestQuality: number;
+  best: { time: number; box: BoxXYXY; score: number } | undefined;
+  /** Centre points, at most one per PATH_STEP_MS. */
+  path: Array<[number, number, number]>;
+  zones: Set<string>;
+  stationary: boolean;
+  /** Where the object was when it last moved, and since when it has stayed near there. */
+  anchor: [number, number];
+  anchorTime: number;
+  /** When the detector last looked where the track is. */
+  lastChecked: number;
+}
+
+export interface TrackUpdate {
+  /** Tracks that became confirmed in this update: new object events. */
+  confirmed: Track[];
+  /** Confirmed tracks whose best sighting is this frame's: keep this frame for the snapshot. */
+  improved: Track[];
+  /** Confirmed tracks that ended. */
+  ended: Track[];
+}
+
+const PATH_STEP_MS = 500;
+const MAX_PATH = 400;
+
+// Labels a detector may swap between frames for the same object.
+const GROUPS: Record<string, string> = { car: 'vehicle', truck: 'vehicle', bus: 'vehicle', motorcycle: 'two-wheeler', bicycle: 'two-wheeler' };
+const group = (label: string) => GROUPS[label] ?? label;
+
+export class Tracker {
+  private tracks: Track[] = [];
+  private nextId = 1;
+
+  constructor(
+    private readonly config: TrackerConfig,
+    private readonly frameW: number,
+    private readonly frameH: number,
+    private readonly zones: Zone[] = [],
+  ) {}
+
+  get live(): readonly Track[] {
+    return this.tracks;
+  }
+
+  /** Boxes the detector should look at in the next frame: moving tracks always, stationary ones now and then. */
+  regionsToExamine(at: number): BoxXYXY[] {
+    return this.tracks
+      .filter((t) => !t.stationary || at - t.lastChecked >= this.config.stationary_check_s * 1000)
+      .map((t) => this.predict(t, at));
+  }
+
+  /**
+   * Takes the detections of one frame. `examined` are the regions the detector looked at (full frame when
+   * omitted): only tracks inside them can be missed.
+   */
+  update(detections: TrackInput[], at: number, examined?: Array<{ x: number; y: number; width: number; height: number }>): TrackUpdate {
+    const result: TrackUpdate = { confirmed: [], improved: [], ended: [] };
+    const predicted = this.tracks.map((t) => this.predict(t, at));
+    const pairs: Array<[number, number, number]> = [];
+    this.tracks.forEach((t, ti) => {
+      detections.forEach((d, di) => {
+        if (group(d.label) !== group(t.label)) return;
+        const o = iou(predicted[ti]!, d.box);
+        if (o >= this.config.iou_threshold) pairs.push([o, ti, di]);
+      });
+    });
+    pairs.sort((a, b) => b[0] - a[0]);
+    const trackUsed = new Set<number>();
+    const detUsed = new Set<number>();
+    for (const [, ti, di] of pairs) {
+      if (trackUsed.has(ti) || detUsed.has(di)) continue;
+      trackUsed.add(ti);
+      detUsed.add(di);
+      this.hit(this.tracks[ti]!, detections[di]!, at, result);
+    }
+    this.tracks.forEach((t, ti) => {
+      if (trackUsed.has(ti)) return;
+      const c = centre(predicted[ti]!);
+      const looked = !examined || examined.some((r) => c[0] >= r.x && c[0] <= r.x + r.width && c[1] >= r.y && c[1] <= r.y + r.height);
+      if (looked) {
+        t.misses++;
+        t.lastChecked = at;
+      }
+    });
+    detections.forEach((d, di) => {
+      if (!detUsed.has(di)) this.tracks.push(this.create(d, at, result));
+    });
+    this.tracks = this.tracks.filter((t) => {
+      if (!this.expired(t, at)) return true;
+      if (t.state === 'confirmed') result.ended.push(t);
+      t.state = 'ended';
+      return false;
+    });
+    return result;
+  }
+
+  /** Ends every track (camera stopped). */
+  endAll(): Track[] {
+    const ended = this.tracks.filter((t) => t.state === 'confirmed');
+    for (const t of this.tracks) t.state = 'ended';
+    this.tracks = [];
+    return ended;
+  }
+
+  private expired(t: Track, at: number): boolean {
+    const unseen = at - t.lastSeen;
+    if (t.state === 'tentative') return t.misses >= 1 || unseen > 1000 * this.config.max_lost_s;
+    if (t.stationary) return unseen > 1000 * this.config.stationary_max_lost_s && t.misses >= 2;
+    // A moving object is gone when it has been missed where we looked, for long enough; one that simply
+    // was not looked at (no motion there) is kept until it would have counted as parked.
+    return (t.misses >= 2 && unseen > 1000 * this.config.max_lost_s) || unseen > 1000 * this.config.stationary_max_lost_s;
+  }
+
+  private predict(t: Track, at: number): BoxXYXY {
+    const dt = Math.min(at - t.lastSeen, 2000);
+    const dx = t.velocity[0] * dt;
+    const dy = t.velocity[1] * dt;
+    return [t.box[0] + dx, t.box[1] + dy, t.box[2] + dx, t.box[3] + dy];
+  }
+
+  private create(d: TrackInput, at: number, result: TrackUpdate): Track {
+    const c = centre(d.box);
+    const t: Track = {
+      id: this.nextId++,
+      state: 'tentative',
+      firstSeen: at,
+      lastSeen: at,
+      hits: 0,
+      misses: 0,
+      box: d.box,
+      velocity: [0, 0],
+      label: d.label,
+      votes: new Map(),
+      maxScore: 0,
+      bestQuality: 0,
+      best: undefined,
+      path: [],
+      zones: new Set(),
+      stationary: false,
+      anchor: c,
+      anchorTime: at,
+      lastChecked: at,
+    };
+    this.hit(t, d, at, result, true);
+    return t;
+  }
+
+  private hit(t: Track, d: TrackInput, at: number, result: TrackUpdate, fresh = false): void {
+    const before = centre(t.box);
+    const after = centre(d.box);
+    const dt = at - t.lastSeen;
+    if (!fresh && dt > 0) {
+      // Smoothed, so one jittery box does not fling the prediction.
+      t.velocity = [0.5 * t.velocity[0] + (0.5 * (after[0] - before[0])) / dt, 0.5 * t.velocity[1] + (0.5 * (after[1] - before[1])) / dt];
+    }
+    t.box = d.box;
+    t.lastSeen = at;
+    t.lastChecked = at;
+    t.hits++;
+    t.misses = 0;
+    t.maxScore = Math.max(t.maxScore, d.score);
+    t.votes.set(d.label, (t.votes.get(d.label) ?? 0) + d.score);
+    t.label = [...t.votes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    const last = t.path[t.path.length - 1];
+    if (!last || at - last[0] >= PATH_STEP_MS) {
+      t.path.push([at, Math.round(after[0]), Math.round(after[1])]);
+      if (t.path.length > MAX_PATH) t.path.splice(1, 1);
+    }
+    // Zones are entered where the object stands: the bottom centre of its box.
+    const foot: [number, number] = [after[0] / this.frameW, d.box[3] / this.frameH];
+    for (const z of this.zones) if (pointInPolygon(foot[0], foot[1], z.polygon)) t.zones.add(z.name);
+    this.updateStationary(t, after, at);
+
+    const quality = d.score * (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]);
+    const improvedBest = quality > t.bestQuality;
+    if (improvedBest) {
+      t.bestQuality = quality;
+      t.best = { time: at, box: d.box, score: d.score };
+    }
+    if (t.state === 'tentative' && t.hits >= this.config.min_hits) {
+      t.state = 'confirmed';
+      result.confirmed.push(t);
+    } else if (t.state === 'confirmed' && improvedBest) {
+      result.improved.push(t);
+    }
+  }
+
+  private updateStationary(t: Track, c: [number, number], at: number): void {
+    const diag = Math.hypot(t.box[2] - t.box[0], t.box[3] - t.box[1]);
+    if (Math.hypot(c[0] - t.anchor[0], c[1] - t.anchor[1]) > 0.15 * diag) {
+      t.anchor = c;
+      t.anchorTime = at;
+      t.stationary = false;
+      return;
+    }
+    if (at - t.anchorTime >= this.config.stationary_after_s * 1000) {
+      t.stationary = true;
+      t.velocity = [0, 0];
+    }
+  }
+}
+
+function centre(b: BoxXYXY): [number, number] {
+  return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+}
