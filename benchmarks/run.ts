@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { detectBenchmark } from './detect.js';
 import { ingestBenchmark } from './ingest.js';
+import { pipelineBenchmark } from './pipeline.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -10,11 +11,13 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '20' },
     cameras: { type: 'string', default: '1,4,8' },
     runs: { type: 'string', default: '40' },
+    'pipeline-cameras': { type: 'string', default: '1,4,8,12' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect']);
+const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
+if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds));
 console.log('\n' + tables.join('\n\n'));

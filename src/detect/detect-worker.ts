@@ -29,14 +29,15 @@ try {
 
 parentPort!.on('message', (request: DetectRequest) => {
   void handle(request).then(
-    (response) => parentPort!.postMessage(response, [response.buffer]),
-    (err: unknown) => parentPort!.postMessage({ id: request.id, error: (err as Error).message, buffer: request.buffer } satisfies DetectResponse, [request.buffer]),
+    (response) => parentPort!.postMessage(response, transferable(response.buffer)),
+    (err: unknown) =>
+      parentPort!.postMessage({ id: request.id, error: (err as Error).message, buffer: request.buffer } satisfies DetectResponse, transferable(request.buffer)),
   );
 });
 
 async function handle(request: DetectRequest): Promise<DetectResponse> {
   const t0 = performance.now();
-  const image = { ...request.image, data: new Uint8Array(request.buffer, 0, request.byteLength) } as Image;
+  const image = { ...request.image, data: new Uint8Array(request.buffer, request.byteOffset, request.byteLength) } as Image;
   const region: Rect = request.region ?? { x: 0, y: 0, width: image.width, height: image.height };
   const transform = preprocess(image, model, input, region);
   const t1 = performance.now();
@@ -54,4 +55,8 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
     timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: t3 - t2 },
     buffer: request.buffer,
   };
+}
+
+function transferable(buffer: ArrayBuffer | SharedArrayBuffer): ArrayBuffer[] {
+  return buffer instanceof ArrayBuffer ? [buffer] : [];
 }

@@ -82,18 +82,29 @@ export class Detector {
     return this.queue.length;
   }
 
-  /** Detects objects in `image` (or in `region` of it). The pixels are copied; the caller keeps its buffer. */
+  /**
+   * Detects objects in `image` (or in `region` of it). Pixels in a SharedArrayBuffer are read in place by
+   * the worker (the caller must not change them until the promise settles); others are copied.
+   */
   detect(image: Image, region?: Rect, options: { scoreThreshold?: number } = {}): Promise<DetectResult> {
     if (this.closed) return Promise.reject(new Error('detector is closed'));
     validateImage(image);
     if (this.queue.length >= this.maxQueue) return Promise.reject(new DetectorBusyError(this.queue.length));
     const byteLength = imageBytes(image.kind, image.width, image.height);
-    const buffer = new ArrayBuffer(byteLength);
-    new Uint8Array(buffer).set(image.data.subarray(0, byteLength));
+    let buffer: ArrayBuffer | SharedArrayBuffer;
+    let byteOffset = 0;
+    if (image.data.buffer instanceof SharedArrayBuffer) {
+      buffer = image.data.buffer;
+      byteOffset = image.data.byteOffset;
+    } else {
+      buffer = new ArrayBuffer(byteLength);
+      new Uint8Array(buffer).set(image.data.subarray(0, byteLength));
+    }
     const request: DetectRequest = {
       id: this.nextId++,
       image: { kind: image.kind, width: image.width, height: image.height },
       buffer,
+      byteOffset,
       byteLength,
       ...(region ? { region } : {}),
       ...(options.scoreThreshold !== undefined ? { scoreThreshold: options.scoreThreshold } : {}),
@@ -107,6 +118,10 @@ export class Detector {
   async close(): Promise<void> {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.reject(new Error('detector closed'));
+    // Terminating a worker inside session.run() aborts the whole process (a native exception with no
+    // JavaScript left to catch it): let running inferences finish first, for up to 5 s.
+    const deadline = Date.now() + 5000;
+    while (this.workers.some((w) => w.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 
@@ -140,7 +155,8 @@ export class Detector {
       if (entry.busy || this.queue.length === 0) continue;
       const task = this.queue.shift()!;
       entry.busy = task;
-      entry.worker.postMessage(task.request, [task.request.buffer]);
+      const { buffer } = task.request;
+      entry.worker.postMessage(task.request, buffer instanceof ArrayBuffer ? [buffer] : []);
     }
   }
 

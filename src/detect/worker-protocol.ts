@@ -12,8 +12,9 @@ export interface WorkerInit {
 export interface DetectRequest {
   id: number;
   image: Omit<Image, 'data'>;
-  /** The pixels, transferred (not copied) to the worker and back. */
-  buffer: ArrayBuffer;
+  /** The pixels: a SharedArrayBuffer is read in place; an ArrayBuffer is transferred there and back. */
+  buffer: ArrayBuffer | SharedArrayBuffer;
+  byteOffset: number;
   byteLength: number;
   region?: Rect;
   /** Overrides the detector's score threshold for this request. */
@@ -31,5 +32,5 @@ export interface DetectResponse {
   detections?: Detection[];
   timings?: Timings;
   error?: string;
-  buffer: ArrayBuffer;
+  buffer: ArrayBuffer | SharedArrayBuffer;
 }

@@ -251,12 +251,23 @@ export class EventStore {
     };
     const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
     for (let rows = old.all(olderThan) as Row[]; rows.length > 0; rows = old.all(olderThan) as Row[]) remove(rows);
-    const oldest = this.db.prepare('SELECT * FROM events ORDER BY start_ms LIMIT 200');
-    while (this.databaseBytes() + this.snapshotBytes() > maxBytes) {
-      const rows = oldest.all() as Row[];
-      if (rows.length === 0) break;
-      remove(rows);
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // Over budget: free the oldest snapshots (and their rows) until the excess is covered. Deleted rows
+    // free pages SQLite reuses but does not give back, so the database file itself is not counted as freed.
+    const excess = this.databaseBytes() + this.snapshotBytes() - maxBytes;
+    if (excess > 0) {
+      const oldest = this.db.prepare('SELECT * FROM events ORDER BY start_ms LIMIT 100 OFFSET ?');
+      const doomed: Row[] = [];
+      let freed = 0;
+      for (let offset = 0; freed < excess; offset += 100) {
+        const rows = oldest.all(offset) as Row[];
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          if (freed >= excess) break;
+          doomed.push(r);
+          freed += r.snapshot_frame_bytes + r.snapshot_crop_bytes;
+        }
+      }
+      remove(doomed);
     }
     return deleted;
   }

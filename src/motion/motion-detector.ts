@@ -47,6 +47,9 @@ export class MotionDetector {
   private readonly ignore: Uint8Array;
   private readonly labels: Int32Array;
   private calibrationLeft = CALIBRATION_FRAMES;
+  private readonly rowSums: Uint32Array;
+  private readonly cellX0: Int32Array;
+  private readonly dilateRows: Uint8Array;
 
   constructor(
     readonly frameWidth: number,
@@ -63,6 +66,10 @@ export class MotionDetector {
     this.dilated = new Uint8Array(n);
     this.labels = new Int32Array(n);
     this.ignore = rasterise(masks, this.gridW, this.gridH);
+    this.rowSums = new Uint32Array(frameWidth);
+    this.dilateRows = new Uint8Array(n);
+    this.cellX0 = new Int32Array(this.gridW + 1);
+    for (let gx = 0; gx <= this.gridW; gx++) this.cellX0[gx] = Math.min(frameWidth, Math.floor(gx * this.scale));
   }
 
   /** Looks at one frame's Y plane (the first width × height bytes of a yuv420p frame). */
@@ -114,46 +121,52 @@ export class MotionDetector {
     return { boxes: this.components(), changed, calibrating: false };
   }
 
-  /** Box-average the Y plane onto the grid. */
+  /**
+   * Average the Y plane onto the grid. Each cell averages every `step`-th pixel of every `step`-th row
+   * (step = half the cell size): a quarter of the reads of a full box average, and as steady for motion.
+   */
   private downscale(luma: Uint8Array): void {
     const { gridW, gridH, scale, frameWidth, frameHeight } = this;
     const cur = this.current;
+    const rowSums = this.rowSums;
+    const cellX0 = this.cellX0;
+    const step = Math.max(1, Math.floor(scale / 2));
     for (let gy = 0; gy < gridH; gy++) {
       const y0 = Math.floor(gy * scale);
       const y1 = Math.min(frameHeight, Math.max(y0 + 1, Math.floor((gy + 1) * scale)));
+      rowSums.fill(0);
+      let rows = 0;
+      for (let y = y0; y < y1; y += step, rows++) {
+        const row = y * frameWidth;
+        for (let x = 0; x < frameWidth; x += step) rowSums[x] = rowSums[x]! + luma[row + x]!;
+      }
       for (let gx = 0; gx < gridW; gx++) {
-        const x0 = Math.floor(gx * scale);
-        const x1 = Math.min(frameWidth, Math.max(x0 + 1, Math.floor((gx + 1) * scale)));
+        const x0 = cellX0[gx]!;
+        const x1 = cellX0[gx + 1]!;
         let sum = 0;
-        for (let y = y0; y < y1; y++) {
-          const row = y * frameWidth;
-          for (let x = x0; x < x1; x++) sum += luma[row + x]!;
-        }
-        cur[gy * gridW + gx] = sum / ((y1 - y0) * (x1 - x0));
+        let n = 0;
+        for (let x = x0; x < x1; x += step, n++) sum += rowSums[x]!;
+        cur[gy * gridW + gx] = sum / (rows * n);
       }
     }
   }
 
-  /** 3×3 dilation, so a person's changed pixels join into one blob. */
+  /** 3×3 dilation as two separable passes (rows, then columns), so a person's pixels join into one blob. */
   private dilate(): void {
     const { gridW: w, gridH: h } = this;
     const src = this.changedMask;
+    const tmp = this.dilateRows;
     const dst = this.dilated;
     for (let y = 0; y < h; y++) {
+      const r = y * w;
       for (let x = 0; x < w; x++) {
-        let v = 0;
-        for (let dy = -1; dy <= 1 && !v; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= h) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx >= 0 && xx < w && src[yy * w + xx]) {
-              v = 1;
-              break;
-            }
-          }
-        }
-        dst[y * w + x] = v;
+        tmp[r + x] = src[r + x]! | (x > 0 ? src[r + x - 1]! : 0) | (x < w - 1 ? src[r + x + 1]! : 0);
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      const r = y * w;
+      for (let x = 0; x < w; x++) {
+        dst[r + x] = tmp[r + x]! | (y > 0 ? tmp[r - w + x]! : 0) | (y < h - 1 ? tmp[r + w + x]! : 0);
       }
     }
   }

@@ -47,7 +47,9 @@ export class CameraPipeline {
     const motion = this.motion.detect(frame.data.subarray(0, width * height));
     const { started, ended } = this.activity.update(motion.boxes, motion.changed, at);
     let copy: YuvImage | undefined;
-    const image = (): YuvImage => (copy ??= { kind: 'yuv420p', width, height, data: Buffer.from(frame.data) });
+    // One copy per frame that goes further (the reader reuses its buffers), shared with the inference
+    // worker rather than copied again.
+    const image = (): YuvImage => (copy ??= { kind: 'yuv420p', width, height, data: sharedCopy(frame.data) });
     if (started) this.recorder.motionStarted(started.start, image());
     if (ended) this.recorder.motionEnded(ended);
     if (started || ended) this.observer.motionActive?.(this.camera.name, this.activity.active);
@@ -94,4 +96,10 @@ export class CameraPipeline {
     for (const t of update.improved) this.recorder.objectImproved(t, image(), at);
     for (const t of update.ended) this.recorder.objectEnded(t);
   }
+}
+
+function sharedCopy(data: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(data.length));
+  copy.set(data);
+  return copy;
 }

@@ -72,3 +72,17 @@ export function testsrcMp4(width: number, height: number, fps: number, seconds =
       ...x264Args(fps), '-b:v', '1M', partial]),
   );
 }
+
+/** A video file's H.264 stream as Annex B (no re-encode), for the test RTSP server. */
+export function annexB(file: string): Promise<string> {
+  return cached(`${path.basename(file, path.extname(file))}.h264`, (partial) =>
+    runFfmpeg(['-i', file, '-map', '0:v:0', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264', partial]),
+  );
+}
+
+/** Real street footage as a 720p25 camera: the pedestrian fixture scaled to 1280x720, 25 fps, 2 Mbit/s. */
+export function street720p25(source: string): Promise<string> {
+  return cached('street-1280x720-25.h264', (partial) =>
+    runFfmpeg(['-i', source, '-vf', 'scale=1280:720,fps=25', ...x264Args(25), '-b:v', '2M', '-an', '-f', 'h264', partial]),
+  );
+}

@@ -74,6 +74,7 @@ cameras:
   - { name: gate-south, url: "${server.url('cam2', 'viewer:Pa55-w0rd')}", location: south gate, detect: { width: 320, height: 180, fps: 5 } }
 api: { host: 127.0.0.1, port: 0 }
 ingest: { stall_timeout_s: 2, startup_timeout_s: 4, backoff_initial_s: 0.2, backoff_max_s: 1 }
+bus: { publish: null }
 `);
     const daemon = await startDaemonProcess(['--config', file]);
     try {
@@ -142,7 +143,8 @@ ingest: { stall_timeout_s: 2, startup_timeout_s: 4, backoff_initial_s: 0.2, back
       });
       expect(health!.cameras.map((c: { name: string }) => c.name)).toEqual(['demo-market', 'demo-school']);
     } finally {
-      expect((await daemon.stop()).code).toBe(0);
+      const stopped = await daemon.stop();
+      expect(stopped, daemon.stderr() + daemon.stdout().slice(-2000)).toMatchObject({ code: 0 });
     }
   });
 });

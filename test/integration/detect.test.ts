@@ -179,3 +179,18 @@ describe('vigil detect', () => {
     expect((await runCli(['detect', debianMedia('astronaut.png'), '--threshold', '3'])).code).toBe(2);
   });
 });
+
+describe('Detector shutdown', () => {
+  it('closes while inferences are running without taking the process down', async () => {
+    const detector = await Detector.create(config({ workers: 2 }));
+    const image = await readImageFile(debianMedia('astronaut.png'));
+    const running = Promise.allSettled([detector.detect(image), detector.detect(image), detector.detect(image)]);
+    await new Promise((r) => setTimeout(r, 5));
+    await detector.close();
+    const settled = await running;
+    // The two running finish; the waiting one is refused with a reason.
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(2);
+    expect((settled[2] as PromiseRejectedResult).reason.message).toBe('detector closed');
+    await expect(detector.detect(image)).rejects.toThrow('detector is closed');
+  });
+});

@@ -1,0 +1,95 @@
+// The event store on a real SQLite file.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { EventStore, SCHEMA_VERSION, type StoredEvent } from '../../src/events/store.js';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'vigil-store-'));
+const base = { kind: 'object' as const, camera: 'gate', location: 'north gate' };
+
+describe('EventStore', () => {
+  it('commits batched writes, numbers every change, and tells listeners after the commit', async () => {
+    const dir = tmp();
+    const store = EventStore.open(dir, { flushMs: 20 });
+    const committed: StoredEvent[][] = [];
+    store.onCommit((events) => committed.push(events));
+    const [a, b] = await Promise.all([
+      store.insert({ ...base, label: 'person', score: 0.8, start: 1000, zones: ['crossing'] }),
+      store.insert({ ...base, kind: 'motion', start: 1100 }),
+    ]);
+    expect([a.seq, b.seq]).toEqual([1, 2]);
+    expect(committed).toHaveLength(1); // one transaction for both
+    const ended = await store.update(a.id, { end: 5000, box: [1, 2, 3, 4] });
+    expect(ended).toMatchObject({ id: a.id, seq: 3, end: 5000, box: [1, 2, 3, 4], label: 'person', zones: ['crossing'] });
+    expect(store.since(1).map((e) => [e.id, e.seq])).toEqual([[b.id, 2], [a.id, 3]]);
+    store.close();
+
+    // Sequence numbers continue after a restart and are never reused.
+    const again = EventStore.open(dir);
+    const c = await again.insert({ ...base, start: 9000 });
+    expect(c.seq).toBe(4);
+    expect(again.get(a.id)).toMatchObject({ end: 5000, seq: 3 });
+    again.close();
+  });
+
+  it('uses WAL, full sync, and records its schema version', () => {
+    const dir = tmp();
+    EventStore.open(dir).close();
+    const db = new Database(path.join(dir, 'events.db'), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('refuses a store from a newer vigil instead of damaging it', () => {
+    const dir = tmp();
+    EventStore.open(dir).close();
+    const db = new Database(path.join(dir, 'events.db'));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => EventStore.open(dir)).toThrow(/schema version .* is newer than this vigil knows/);
+  });
+
+  it('answers searches through indexes, not scans', () => {
+    const dir = tmp();
+    const store = EventStore.open(dir);
+    const plan = (sql: string) =>
+      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    expect(plan("SELECT * FROM events WHERE camera = 'gate' AND start_ms BETWEEN 1 AND 2")).toMatch(/USING INDEX events_camera_start/);
+    expect(plan("SELECT * FROM events WHERE kind = 'object' AND label = 'car' AND start_ms > 5")).toMatch(/USING INDEX events_kind_label_start/);
+    expect(plan("SELECT * FROM events WHERE location = 'market' ORDER BY start_ms DESC")).toMatch(/USING INDEX events_location_start/);
+    expect(plan("SELECT event_id FROM event_zones WHERE zone = 'crossing'")).toMatch(/USING PRIMARY KEY|USING COVERING INDEX/);
+    expect(plan('SELECT * FROM events WHERE seq > 10 ORDER BY seq')).toMatch(/USING INDEX sqlite_autoindex_events_1/);
+    store.close();
+  });
+
+  it('deletes old events with their snapshot files, then the oldest until the disk budget fits', async () => {
+    const dir = tmp();
+    const snaps = path.join(dir, 'snapshots');
+    mkdirSync(snaps);
+    const store = EventStore.open(dir, { flushMs: 1 });
+    const snapshot = (name: string, bytes: number) => {
+      writeFileSync(path.join(snaps, name), Buffer.alloc(bytes, 1));
+      return { path: name, sha256: 'x'.repeat(64), bytes };
+    };
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) {
+      await store.insert({ ...base, start: now - (10 - i) * 86_400_000, frame: snapshot(`f${i}.jpg`, 100_000), crop: snapshot(`c${i}.jpg`, 50_000) });
+    }
+    // Older than 7.5 days: the first three go, files too.
+    expect(store.enforceRetention(now - 7.5 * 86_400_000, 1e12, snaps)).toBe(3);
+    expect(store.count()).toBe(7);
+    expect(existsSync(path.join(snaps, 'f0.jpg'))).toBe(false);
+    expect(existsSync(path.join(snaps, 'f3.jpg'))).toBe(true);
+    // Budget: database plus 7 × 150 kB of snapshots must fit in database + 400 kB.
+    const budget = store.databaseBytes() + 400_000;
+    store.enforceRetention(0, budget, snaps);
+    expect(store.databaseBytes() + store.snapshotBytes()).toBeLessThanOrEqual(budget);
+    expect(store.count()).toBeGreaterThan(0);
+    expect(existsSync(path.join(snaps, 'f9.jpg'))).toBe(true); // the newest stay
+    store.close();
+  });
+});
