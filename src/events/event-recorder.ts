@@ -3,6 +3,7 @@
 // written before the row that names them, and replaced files are removed only after the new row commits,
 // so a row never points at a missing or different file.
 import type { Logger } from 'pino';
+import { objectColours } from '../attributes/colour.js';
 import type { YuvImage } from '../detect/preprocess.js';
 import { yuv420pToRgb } from '../image/yuv.js';
 import type { MotionEventEnd } from '../motion/motion-activity.js';
@@ -75,7 +76,8 @@ export class EventRecorder {
     this.bestFrames.set(track, { image: frame, time: capturedAt, written: true });
     const open: OpenEvent = { id: Promise.resolve(undefined), version: 1, snapshots: [] };
     open.id = this.track(async () => {
-      const pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, 1), yuv420pToRgb(frame), track.box, caption(track));
+      const rgb = yuv420pToRgb(frame);
+      const pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, 1), rgb, track.box, caption(track));
       open.snapshots = [pair.frame, pair.crop];
       const event = await this.store.insert({
         kind: 'object',
@@ -87,6 +89,7 @@ export class EventRecorder {
         box: track.box,
         path: track.path,
         zones: [...track.zones],
+        attributes: objectColours(rgb, track.box, track.label),
         frame: pair.frame,
         crop: pair.crop,
         frameSize: [frame.width, frame.height],
@@ -111,9 +114,13 @@ export class EventRecorder {
       const id = await open.id;
       if (id === undefined) return;
       let pair: { frame: SnapshotRef; crop: SnapshotRef | null } | undefined;
+      let attributes: Record<string, unknown> | undefined;
       if (best && !best.written && track.best) {
         open.version++;
-        pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), yuv420pToRgb(best.image), track.best.box, caption(track));
+        const rgb = yuv420pToRgb(best.image);
+        pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), rgb, track.best.box, caption(track));
+        // Colours are read from the same (best) sighting the snapshot shows.
+        attributes = objectColours(rgb, track.best.box, track.label);
       }
       await this.store.update(id, {
         label: track.label,
@@ -123,6 +130,7 @@ export class EventRecorder {
         path: track.path,
         zones: [...track.zones],
         ...(pair ? { frame: pair.frame, crop: pair.crop } : {}),
+        ...(attributes ? { attributes } : {}),
       });
       if (pair) await this.snapshots.remove(open.snapshots);
     });

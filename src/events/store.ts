@@ -102,6 +102,15 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (zone, event_id)
    ) WITHOUT ROWID;
    CREATE INDEX event_zones_event ON event_zones (event_id);`,
+  // 2: searchable attributes (colours now, plates later), one row per value, alternatives included.
+  `CREATE TABLE event_attributes (
+     name TEXT NOT NULL,
+     value TEXT NOT NULL,
+     event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+     confidence REAL,
+     PRIMARY KEY (name, value, event_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX event_attributes_event ON event_attributes (event_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -158,6 +167,8 @@ export class EventStore {
       since: this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       zoneDelete: this.db.prepare('DELETE FROM event_zones WHERE event_id = ?'),
       zoneInsert: this.db.prepare('INSERT OR IGNORE INTO event_zones (zone, event_id) VALUES (?, ?)'),
+      attributeDelete: this.db.prepare('DELETE FROM event_attributes WHERE event_id = ?'),
+      attributeInsert: this.db.prepare('INSERT OR REPLACE INTO event_attributes (name, value, event_id, confidence) VALUES (?, ?, ?, ?)'),
       seq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
     };
   }
@@ -179,6 +190,7 @@ export class EventStore {
       const { lastInsertRowid } = this.stmts.insert.run(row);
       const id = Number(lastInsertRowid);
       for (const zone of fields.zones ?? []) this.stmts.zoneInsert.run(zone, id);
+      this.indexAttributes(id, fields.attributes);
       return fromRow({ ...row, id } as Row);
     });
   }
@@ -195,6 +207,10 @@ export class EventStore {
       if (patch.zones) {
         this.stmts.zoneDelete.run(id);
         for (const zone of patch.zones) this.stmts.zoneInsert.run(zone, id);
+      }
+      if (patch.attributes) {
+        this.stmts.attributeDelete.run(id);
+        this.indexAttributes(id, patch.attributes);
       }
       return fromRow({ ...current, ...row } as Row);
     });
@@ -289,6 +305,19 @@ export class EventStore {
   /** The handle, for read-only queries by other stages (search). */
   get database(): Database.Database {
     return this.db;
+  }
+
+  /** Colour-like attributes ({ colour, confidence, alternative }) become rows searches can use an index for. */
+  private indexAttributes(id: number, attributes: Record<string, unknown> | undefined): void {
+    for (const [name, value] of Object.entries(attributes ?? {})) {
+      if (!value || typeof value !== 'object') continue;
+      const { colour, confidence, alternative } = value as { colour?: unknown; confidence?: unknown; alternative?: unknown };
+      if (typeof colour !== 'string') continue;
+      const c = typeof confidence === 'number' ? confidence : null;
+      this.stmts.attributeInsert.run(name, colour, id, c);
+      // The runner-up is findable too (a "silver" car read as white), ranked below the reading itself.
+      if (typeof alternative === 'string') this.stmts.attributeInsert.run(name, alternative, id, c === null ? null : c / 2);
+    }
   }
 
   private enqueue(apply: () => StoredEvent): Promise<StoredEvent> {

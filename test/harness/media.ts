@@ -1,7 +1,8 @@
 // Test clips, generated with the bundled ffmpeg into a git-ignored cache (.cache/test-media) on first use.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
+import type { YuvImage } from '../../src/detect/preprocess.js';
 import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { drawPatternFrame } from './pattern.js';
@@ -85,4 +86,14 @@ export function street720p25(source: string): Promise<string> {
   return cached('street-1280x720-25.h264', (partial) =>
     runFfmpeg(['-i', source, '-vf', 'scale=1280:720,fps=25', ...x264Args(25), '-b:v', '2M', '-an', '-f', 'h264', partial]),
   );
+}
+
+/** One frame of a video (or a still) decoded by the bundled ffmpeg to yuv420p at width × height. */
+export function decodeFrame(file: string, seconds: number, width: number, height: number): YuvImage {
+  // No -ss for stills: the image demuxer yields nothing when asked to seek, even to 0.
+  const data = execFileSync(bundledFfmpegPath(), [
+    '-hide_banner', '-loglevel', 'error', ...(seconds > 0 ? ['-ss', String(seconds)] : []), '-i', file, '-frames:v', '1',
+    '-vf', `scale=${width}:${height}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
+  ], { maxBuffer: 64 << 20 });
+  return { kind: 'yuv420p', width, height, data };
 }

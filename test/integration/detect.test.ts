@@ -1,5 +1,4 @@
 // The detection stage on real photos and real street video, with the converted models and real workers.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,23 +7,15 @@ import { DETECTOR_DEFAULTS, type DetectorConfig } from '../../src/config/schema.
 import { Detector, DetectorBusyError, type LabeledDetection } from '../../src/detect/detector.js';
 import { readImageFile } from '../../src/detect/image-file.js';
 import { iou, type Box } from '../../src/detect/nms.js';
-import type { Image, YuvImage } from '../../src/detect/preprocess.js';
-import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
+import type { Image } from '../../src/detect/preprocess.js';
 import { MODELS_DIR } from '../../src/models/build.js';
 import { runCli } from '../harness/daemon-process.js';
+import { decodeFrame } from '../harness/media.js';
 import { debianMedia, sharedFixture } from '../harness/media-paths.js';
 
 const config = (overrides: Partial<DetectorConfig> = {}): DetectorConfig => ({ ...DETECTOR_DEFAULTS, ...overrides });
 
-/** One frame of a video (or an image) as ffmpeg decodes it to yuv420p, the way ingest delivers frames. */
-function yuvFrame(file: string, seconds: number, width: number, height: number): YuvImage {
-  // No -ss for stills: the image demuxer yields nothing when asked to seek, even to 0.
-  const data = execFileSync(bundledFfmpegPath(), [
-    '-hide_banner', '-loglevel', 'error', ...(seconds > 0 ? ['-ss', String(seconds)] : []), '-i', file, '-frames:v', '1',
-    '-vf', `scale=${width}:${height}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
-  ], { maxBuffer: 64 << 20 });
-  return { kind: 'yuv420p', width, height, data };
-}
+const yuvFrame = decodeFrame;
 
 function best(dets: LabeledDetection[], label: string, truth: Box): number {
   return Math.max(0, ...dets.filter((d) => d.label === label).map((d) => iou(d.box, truth)));

@@ -99,7 +99,8 @@ describe('the pipeline on real street video', () => {
 
     const db = new Database(path.join(dir, 'data', 'events.db'), { readonly: true });
     type Row = { id: number; seq: number; kind: string; camera: string; label: string | null; start_ms: number; end_ms: number | null; zones: string;
-      snapshot_frame: string | null; snapshot_frame_sha256: string | null; snapshot_crop: string | null; snapshot_crop_sha256: string | null; box: string | null };
+      snapshot_frame: string | null; snapshot_frame_sha256: string | null; snapshot_crop: string | null; snapshot_crop_sha256: string | null; box: string | null;
+      attributes: string };
     const rows = db.prepare('SELECT * FROM events ORDER BY id').all() as Row[];
     db.close();
     const count = (camera: string, pred: (r: Row) => boolean) => rows.filter((r) => r.camera === camera && pred(r)).length;
@@ -116,6 +117,17 @@ describe('the pipeline on real street video', () => {
     expect(count('lot', (r) => r.kind === 'motion')).toBeGreaterThanOrEqual(1);
     // People walk on the lawn in this clip: the zone is recorded on some of their events.
     expect(rows.some((r) => JSON.parse(r.zones).includes('lawn'))).toBe(true);
+
+    // Colours: every vehicle has its body colour, every person upper and lower clothing; the lot's cars are
+    // white, pale grey and red (by eye).
+    for (const r of rows.filter((x) => x.kind === 'object')) {
+      const attributes = JSON.parse(r.attributes) as Record<string, { colour: string }>;
+      if (r.label === 'person') expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['lower_colour', 'upper_colour']);
+      else expect(Object.keys(attributes), `event ${r.id}`).toEqual(['colour']);
+    }
+    const carColours = rows.filter((r) => r.camera === 'lot' && r.label === 'car').map((r) => JSON.parse(r.attributes).colour.colour);
+    console.log(`e2e: lot car colours ${carColours.join(', ')}`);
+    expect(carColours.every((c) => ['white', 'grey', 'red'].includes(c))).toBe(true);
 
     // Evidence: every snapshot exists and hashes to what the row says; objects have crops.
     const root = path.join(dir, 'data', 'snapshots');

@@ -34,6 +34,22 @@ describe('EventStore', () => {
     again.close();
   });
 
+  it('indexes colour attributes, alternatives included, and replaces them on update', async () => {
+    const store = EventStore.open(tmp(), { flushMs: 1 });
+    const e = await store.insert({ ...base, label: 'car', start: 1, attributes: { colour: { colour: 'white', confidence: 0.6, alternative: 'grey' } } });
+    const rows = () => store.database.prepare('SELECT name, value, confidence FROM event_attributes WHERE event_id = ? ORDER BY value').all(e.id);
+    expect(rows()).toEqual([
+      { name: 'colour', value: 'grey', confidence: 0.3 },
+      { name: 'colour', value: 'white', confidence: 0.6 },
+    ]);
+    await store.update(e.id, { attributes: { colour: { colour: 'red', confidence: 0.9 } } });
+    expect(rows()).toEqual([{ name: 'colour', value: 'red', confidence: 0.9 }]);
+    const plan = (store.database.prepare("EXPLAIN QUERY PLAN SELECT event_id FROM event_attributes WHERE name = 'colour' AND value = 'red'").all() as Array<{ detail: string }>)
+      .map((r) => r.detail).join('; ');
+    expect(plan).toMatch(/USING PRIMARY KEY/);
+    store.close();
+  });
+
   it('uses WAL, full sync, and records its schema version', () => {
     const dir = tmp();
     EventStore.open(dir).close();

@@ -1,0 +1,139 @@
+// Names the colour of a vehicle's body, or of a person's upper and lower clothing, from the object's crop:
+// an HSV histogram over the part of the box where that colour lives, against a fixed palette officers use.
+// Windows, wheels, road and head are left out by where they sit in the box; shadows by down-weighting dark
+// pixels, which would otherwise make every car black.
+import type { RgbImage } from '../detect/preprocess.js';
+
+export const PALETTE = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink', 'brown', 'white', 'grey', 'black'] as const;
+export type ColourName = (typeof PALETTE)[number];
+
+export const CHINESE: Record<ColourName, string> = {
+  red: '红',
+  orange: '橙',
+  yellow: '黄',
+  green: '绿',
+  cyan: '青',
+  blue: '蓝',
+  purple: '紫',
+  pink: '粉',
+  brown: '棕',
+  white: '白',
+  grey: '灰',
+  black: '黑',
+};
+
+export interface ColourReading {
+  colour: ColourName;
+  /** Share of the weighted votes the colour won (0..1). */
+  confidence: number;
+  /** The runner-up, when it came close (≥ half the winner's votes): silver-grey cars, red-pink shirts. */
+  alternative?: ColourName;
+}
+
+/** Fractions of the object's box [x0, y0, x1, y1] where each part's colour is read. */
+const PARTS = {
+  // The body below the windows and above the wheels, away from the edges (road, background).
+  vehicle: [0.15, 0.4, 0.85, 0.8],
+  // A two-wheeler's colour is its tank and fairing: the upper middle; below are engine, wheels and road.
+  twoWheeler: [0.2, 0.12, 0.8, 0.5],
+  // Below the head to the waist; waist to knee.
+  upper: [0.25, 0.2, 0.75, 0.5],
+  lower: [0.3, 0.55, 0.7, 0.85],
+} as const;
+
+export type Part = keyof typeof PARTS;
+
+const VEHICLES = new Set(['car', 'truck', 'bus']);
+const TWO_WHEELERS = new Set(['motorcycle', 'bicycle']);
+
+/** The colour attributes for an object: { colour } for vehicles, { upper_colour, lower_colour } for people. */
+export function objectColours(image: RgbImage, box: number[], label: string): Record<string, ColourReading> {
+  if (label === 'person') {
+    const out: Record<string, ColourReading> = {};
+    const upper = readColour(image, box, 'upper');
+    const lower = readColour(image, box, 'lower');
+    if (upper) out.upper_colour = upper;
+    if (lower) out.lower_colour = lower;
+    return out;
+  }
+  if (VEHICLES.has(label) || TWO_WHEELERS.has(label)) {
+    const body = readColour(image, box, TWO_WHEELERS.has(label) ? 'twoWheeler' : 'vehicle');
+    return body ? { colour: body } : {};
+  }
+  return {};
+}
+
+export function readColour(image: RgbImage, box: number[], part: Part): ColourReading | undefined {
+  const [bx0, by0, bx1, by1] = box as [number, number, number, number];
+  const [fx0, fy0, fx1, fy1] = PARTS[part];
+  const w = bx1 - bx0;
+  const h = by1 - by0;
+  const x0 = clampInt(bx0 + fx0 * w, 0, image.width - 1);
+  const x1 = clampInt(bx0 + fx1 * w, x0 + 1, image.width);
+  const y0 = clampInt(by0 + fy0 * h, 0, image.height - 1);
+  const y1 = clampInt(by0 + fy1 * h, y0 + 1, image.height);
+  // At most ~4000 samples: enough for a histogram, cheap for any box size.
+  const step = Math.max(1, Math.floor(Math.sqrt(((x1 - x0) * (y1 - y0)) / 4000)));
+  const votes = new Float64Array(PALETTE.length);
+  let total = 0;
+  const { data, width } = image;
+  for (let y = y0; y < y1; y += step) {
+    for (let x = x0; x < x1; x += step) {
+      const i = (y * width + x) * 3;
+      const [name, weight] = classify(data[i]!, data[i + 1]!, data[i + 2]!);
+      votes[name] = votes[name]! + weight;
+      total += weight;
+    }
+  }
+  if (total === 0) return undefined;
+  let best = 0;
+  let second = -1;
+  for (let c = 1; c < votes.length; c++) {
+    if (votes[c]! > votes[best]!) {
+      second = best;
+      best = c;
+    } else if (second < 0 || votes[c]! > votes[second]!) {
+      second = c;
+    }
+  }
+  const reading: ColourReading = { colour: PALETTE[best]!, confidence: Math.round((votes[best]! / total) * 100) / 100 };
+  if (second >= 0 && votes[second]! >= 0.5 * votes[best]!) reading.alternative = PALETTE[second]!;
+  return reading;
+}
+
+const INDEX = Object.fromEntries(PALETTE.map((c, i) => [c, i])) as Record<ColourName, number>;
+
+/** One pixel → palette index and the weight of its vote. */
+export function classify(r: number, g: number, b: number): [number, number] {
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const v = max / 255;
+  const s = max === 0 ? 0 : (max - min) / max;
+  // Dark pixels are as often shadow as black paint: they count, but less.
+  if (v < 0.22) return [INDEX.black, 0.5];
+  if (s < 0.18 || (s < 0.28 && v < 0.4)) {
+    if (v > 0.78) return [INDEX.white, 1];
+    return [INDEX.grey, v < 0.35 ? 0.6 : 1];
+  }
+  let hue: number;
+  const d = max - min;
+  if (max === r) hue = (60 * ((g - b) / d) + 360) % 360;
+  else if (max === g) hue = 60 * ((b - r) / d) + 120;
+  else hue = 60 * ((r - g) / d) + 240;
+  // Weakly coloured pixels vote less: a grey car in warm light should stay grey.
+  const weight = s < 0.3 ? 0.5 : 1;
+  if (hue < 15 || hue >= 340) return [v < 0.45 && s < 0.6 ? INDEX.brown : INDEX.red, weight];
+  if (hue < 40) return [v < 0.6 ? INDEX.brown : INDEX.orange, weight];
+  if (hue < 68) return [v < 0.45 ? INDEX.brown : INDEX.yellow, weight];
+  if (hue < 160) return [INDEX.green, weight];
+  if (hue < 195) return [INDEX.cyan, weight];
+  if (hue < 255) return [INDEX.blue, weight];
+  if (hue < 290) return [INDEX.purple, weight];
+  // Magenta: light and soft is pink; otherwise purple towards blue, pink towards red.
+  if (v > 0.6 && s < 0.65) return [INDEX.pink, weight];
+  return [hue < 320 ? INDEX.purple : INDEX.pink, weight];
+}
+
+function clampInt(v: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, Math.round(v)));
+}
