@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { detectBenchmark } from './detect.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
+import { platesBenchmark } from './plates.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,10 +15,11 @@ const { values, positionals } = parseArgs({
     'pipeline-cameras': { type: 'string', default: '1,4,8,12' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'pipeline']);
+const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'plates', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
+if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
 if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds));
 console.log('\n' + tables.join('\n\n'));

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { objectColours } from './attributes/colour.js';
 import { DETECTOR_DEFAULTS } from './config/schema.js';
 import { startDaemon } from './daemon.js';
 import { Detector } from './detect/detector.js';
@@ -103,15 +104,21 @@ async function detect(files: string[], values: { config?: string; json?: boolean
       try {
         const image = await readImageFile(file);
         const { detections } = await detector.detect(image);
-        const rounded = detections.map((d) => ({
-          label: d.label,
-          score: Math.round(d.score * 1000) / 1000,
-          box: d.box.map((v) => Math.round(v * 10) / 10),
-        }));
+        const rounded = detections.map((d) => {
+          // DESIGN's contract: one colour per detection, a vehicle's body or a person's upper clothing.
+          const colours = objectColours(image, d.box, d.label);
+          const colour = colours.colour ?? colours.upper_colour;
+          return {
+            label: d.label,
+            score: Math.round(d.score * 1000) / 1000,
+            box: d.box.map((v) => Math.round(v * 10) / 10),
+            color: colour?.colour ?? null,
+          };
+        });
         if (values.json) console.log(JSON.stringify({ file, detections: rounded }));
         else {
           console.log(`${file}: ${detections.length} detection${detections.length === 1 ? '' : 's'}`);
-          for (const d of rounded) console.log(`  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  [${d.box.join(', ')}]`);
+          for (const d of rounded) console.log(`  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]`);
         }
       } catch (err) {
         failures++;

@@ -12,6 +12,7 @@ import { SnapshotWriter } from './events/snapshots.js';
 import { EventStore } from './events/store.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
+import { PlateService } from './plates/plate-service.js';
 import type { LoadedConfig } from './config/load.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
@@ -41,11 +42,13 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   const snapshots = new SnapshotWriter(path.join(config.data_dir, 'snapshots'));
   let bus: EventBus | undefined;
   let detector: Detector | undefined;
+  let plates: PlateService | undefined;
   try {
     if (config.bus.publish) bus = await EventBus.bind(config.bus.publish, logger);
     detector = await Detector.create(config.detector);
+    if (config.plates.enabled) plates = await PlateService.start(config.plates.threads);
   } catch (err) {
-    await bus?.close();
+    await Promise.all([bus?.close(), detector?.close()]);
     store.close();
     throw err;
   }
@@ -72,13 +75,21 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     const recorder = new EventRecorder(camera, store, snapshots, logger, {
       recorded: (event, seconds) => metrics.recorded(event.kind, event.label, seconds),
     });
-    const pipeline = new CameraPipeline(camera, config.motion, config.tracker, scheduler, recorder, {
-      motionActive: (name, active) => metrics.motionActive(name, active),
-      detectionFailed: (name, err) => {
-        metrics.detectionFailed(name);
-        logger.warn({ camera: name, err: err.message }, 'detection failed');
+    const pipeline = new CameraPipeline(
+      camera,
+      config.motion,
+      config.tracker,
+      scheduler,
+      recorder,
+      {
+        motionActive: (name, active) => metrics.motionActive(name, active),
+        detectionFailed: (name, err) => {
+          metrics.detectionFailed(name);
+          logger.warn({ camera: name, err: err.message }, 'detection failed');
+        },
       },
-    });
+      plates ? { service: plates, config: config.plates } : undefined,
+    );
     supervisor.setConsumer((frame) => pipeline.onFrame(frame));
     supervisors.set(camera.name, supervisor);
     pipelines.push(pipeline);
@@ -129,7 +140,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       for (const p of pipelines) p.close();
       await Promise.all(recorders.map((r) => r.settle()));
       store.close();
-      await Promise.all([bus?.close(), detector?.close(), api.close()]);
+      await Promise.all([bus?.close(), detector?.close(), plates?.close(), api.close()]);
       logger.info('vigil stopped');
     },
   };

@@ -124,6 +124,17 @@ export const TrackerSchema = z
   })
   .describe('object tracking');
 
+export const PlatesSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('read licence plates on tracked vehicles'),
+    min_vehicle_width: z.number().int().min(16).max(4096).default(100)
+      .describe('narrowest vehicle box, in detect pixels, worth reading a plate on (plates need pixels)'),
+    interval_s: z.number().min(0.1).max(60).default(0.5).describe('seconds between reads of the same vehicle'),
+    min_reads: z.number().int().min(1).max(20).default(2).describe('agreeing reads before a plate event is recorded'),
+    threads: z.number().int().min(1).max(8).default(1).describe('intra-op threads of the plate models'),
+  })
+  .describe('licence plates: { enabled, min_vehicle_width, interval_s, min_reads, threads }');
+
 export const StoreSchema = z
   .strictObject({
     retention_days: z.number().min(0.01).max(3650).default(90).describe('events older than this are deleted with their snapshots'),
@@ -164,6 +175,7 @@ export const ConfigSchema = z
     detector: DetectorSchema.default(DETECTOR_DEFAULTS),
     motion: MotionSchema.default(MotionSchema.parse({})),
     tracker: TrackerSchema.default(TrackerSchema.parse({})),
+    plates: PlatesSchema.default(PlatesSchema.parse({})),
     store: StoreSchema.default(StoreSchema.parse({})),
     bus: BusSchema.default(BusSchema.parse({})),
     ingest: IngestSchema.default({
@@ -210,6 +222,7 @@ export type DetectorConfig = z.infer<typeof DetectorSchema>;
 export type MotionSettings = z.infer<typeof MotionSchema>;
 export type TrackerConfig = z.infer<typeof TrackerSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
+export type PlatesConfig = z.infer<typeof PlatesSchema>;
 export type ZoneConfig = z.infer<typeof ZoneSchema>;
 export type CustomModelConfig = z.infer<typeof CustomModelSchema>;
 

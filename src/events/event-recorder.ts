@@ -7,6 +7,7 @@ import { objectColours } from '../attributes/colour.js';
 import type { YuvImage } from '../detect/preprocess.js';
 import { yuv420pToRgb } from '../image/yuv.js';
 import type { MotionEventEnd } from '../motion/motion-activity.js';
+import type { VotedPlate } from '../plates/plate-vote.js';
 import type { Track } from '../track/tracker.js';
 import type { SnapshotWriter } from './snapshots.js';
 import type { EventStore, SnapshotRef, StoredEvent } from './store.js';
@@ -133,6 +134,34 @@ export class EventRecorder {
         ...(attributes ? { attributes } : {}),
       });
       if (pair) await this.snapshots.remove(open.snapshots);
+    });
+  }
+
+  /** A vehicle's voted plate: one plate event with the plate's crop and the vehicle's label and colour. */
+  plateRead(track: Track, plate: VotedPlate, frame: YuvImage, capturedAt: number): void {
+    this.track(async () => {
+      const rgb = yuv420pToRgb(frame);
+      const pair = await this.snapshots.write(this.name(`plate-${track.id}`, capturedAt, 1), rgb, plate.best.box, plate.text);
+      const vehicle = objectColours(rgb, track.box, track.label).colour;
+      const event = await this.store.insert({
+        kind: 'plate',
+        camera: this.camera.name,
+        location: this.camera.location,
+        label: track.label,
+        score: plate.confidence,
+        start: capturedAt,
+        end: capturedAt,
+        box: plate.best.box,
+        zones: [...track.zones],
+        attributes: {
+          plate: { text: plate.text, confidence: plate.confidence, chars: plate.chars, colour: plate.best.colour, reads: plate.reads },
+          ...(vehicle ? { vehicle_colour: vehicle } : {}),
+        },
+        frame: pair.frame,
+        crop: pair.crop,
+        frameSize: [frame.width, frame.height],
+      });
+      this.observer.recorded?.(event, (Date.now() - capturedAt) / 1000);
     });
   }
 

@@ -307,11 +307,16 @@ export class EventStore {
     return this.db;
   }
 
-  /** Colour-like attributes ({ colour, confidence, alternative }) become rows searches can use an index for. */
+  /**
+   * Colour-like ({ colour, confidence, alternative }) and plate ({ text, confidence }) attributes become rows
+   * searches can use an index for.
+   */
   private indexAttributes(id: number, attributes: Record<string, unknown> | undefined): void {
     for (const [name, value] of Object.entries(attributes ?? {})) {
       if (!value || typeof value !== 'object') continue;
-      const { colour, confidence, alternative } = value as { colour?: unknown; confidence?: unknown; alternative?: unknown };
+      const { colour: c0, text, confidence, alternative } = value as { colour?: unknown; text?: unknown; confidence?: unknown; alternative?: unknown };
+      // A plate reading carries both text and the plate's colour: its text is what is searched.
+      const colour = typeof text === 'string' ? text : c0;
       if (typeof colour !== 'string') continue;
       const c = typeof confidence === 'number' ? confidence : null;
       this.stmts.attributeInsert.run(name, colour, id, c);

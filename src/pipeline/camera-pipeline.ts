@@ -9,8 +9,18 @@ import type { EventRecorder } from '../events/event-recorder.js';
 import type { Frame } from '../ingest/frame-reader.js';
 import { MotionActivity } from '../motion/motion-activity.js';
 import { MotionDetector, type Box } from '../motion/motion-detector.js';
-import { Tracker } from '../track/tracker.js';
+import type { PlatesConfig } from '../config/schema.js';
+import type { PlateService } from '../plates/plate-service.js';
+import { PlateVote } from '../plates/plate-vote.js';
+import { Tracker, type Track } from '../track/tracker.js';
 import type { DetectionOutcome, DetectionScheduler } from './detection-scheduler.js';
+
+export interface PlateReading {
+  service: PlateService;
+  config: PlatesConfig;
+}
+
+const PLATE_VEHICLES = new Set(['car', 'truck', 'bus', 'motorcycle']);
 
 export interface PipelineObserver {
   motionActive?(camera: string, active: boolean): void;
@@ -24,6 +34,7 @@ export class CameraPipeline {
   private closed = false;
   /** A frame of this camera is with the detector: its result, not an empty update, moves the tracker on. */
   private awaiting = false;
+  private readonly plateState = new Map<Track, { vote: PlateVote; lastRead: number; done: boolean }>();
 
   constructor(
     readonly camera: CameraConfig,
@@ -32,6 +43,7 @@ export class CameraPipeline {
     private readonly scheduler: DetectionScheduler,
     private readonly recorder: EventRecorder,
     private readonly observer: PipelineObserver = {},
+    private readonly plates?: PlateReading,
   ) {
     const { width, height } = camera.detect;
     this.motion = new MotionDetector(width, height, motion, camera.motion_mask);
@@ -89,12 +101,44 @@ export class CameraPipeline {
     const { job } = outcome;
     const inputs = outcome.detections.map((d: LabeledDetection) => ({ label: d.label, score: d.score, box: d.box }));
     this.apply(this.tracker.update(inputs, job.capturedAt, job.regions), () => job.image, job.capturedAt);
+    if (this.plates) this.readPlates(job.image, job.capturedAt, this.plates);
+  }
+
+  /** Vehicles seen in this frame, big enough and not read lately, get a plate read; votes become events. */
+  private readPlates(image: YuvImage, at: number, plates: PlateReading): void {
+    const { config, service } = plates;
+    for (const track of this.tracker.live) {
+      if (track.state !== 'confirmed' || track.lastSeen !== at || !PLATE_VEHICLES.has(track.label)) continue;
+      const [x1, y1, x2, y2] = track.box;
+      if (x2 - x1 < config.min_vehicle_width) continue;
+      let state = this.plateState.get(track);
+      if (!state) this.plateState.set(track, (state = { vote: new PlateVote(config.min_reads), lastRead: -Infinity, done: false }));
+      if (state.done || at - state.lastRead < config.interval_s * 1000) continue;
+      const pending = service.read(image, { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
+      if (!pending) return; // the plate worker is busy: try again on a later frame
+      state.lastRead = at;
+      const s = state;
+      pending.then(
+        (readings) => {
+          if (this.closed) return;
+          if (readings[0]) s.vote.add(readings[0]);
+          const voted = s.done ? undefined : s.vote.result();
+          if (!voted) return;
+          s.done = true;
+          this.recorder.plateRead(track, voted, image, at);
+        },
+        (err: unknown) => this.observer.detectionFailed?.(this.camera.name, err as Error),
+      );
+    }
   }
 
   private apply(update: ReturnType<Tracker['update']>, image: () => YuvImage, at: number): void {
     for (const t of update.confirmed) this.recorder.objectStarted(t, image(), at);
     for (const t of update.improved) this.recorder.objectImproved(t, image(), at);
-    for (const t of update.ended) this.recorder.objectEnded(t);
+    for (const t of update.ended) {
+      this.recorder.objectEnded(t);
+      this.plateState.delete(t);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Plate-aware CTC decoding of the PP-OCR recogniser's output: only characters a plate can hold are
 // considered, the first must be a province and the second a letter, the separator dot is dropped (and
 // given back to the letter it swallowed), and each character keeps its confidence and runners-up.
-import { BODY, CITY_LETTERS, PROVINCES, SUFFIXES } from './plate-rules.js';
+import { BODY, CITY_LETTERS, CONFUSABLE, PROVINCES, SUFFIXES } from './plate-rules.js';
 
 export interface PlateChar {
   char: string;
@@ -89,11 +89,15 @@ export class PlateDecoder {
   private character(probs: Float32Array, row: number, set: number[]): PlateChar {
     const ranked = set.map((k) => ({ k, p: probs[row + k]! })).sort((a, b) => b.p - a.p);
     const top = ranked[0]!;
-    return {
-      char: this.classes[top.k]!,
-      confidence: round(top.p),
-      alternatives: ranked.slice(1, 3).filter((a) => a.p >= 0.01).map((a) => ({ char: this.classes[a.k]!, confidence: round(a.p) })),
-    };
+    const char = this.classes[top.k]!;
+    const alternatives = ranked.slice(1, 3).filter((a) => a.p >= 0.01).map((a) => ({ char: this.classes[a.k]!, confidence: round(a.p) }));
+    // Characters plates are known to confuse (5/S, 0/O/D/Q, ...) are always offered, however unlikely the
+    // model thinks them, so a search for the true plate still finds this reading.
+    for (const other of CONFUSABLE[char] ?? '') {
+      const k = this.classes.indexOf(other);
+      if (k > 0 && set.includes(k) && !alternatives.some((a) => a.char === other)) alternatives.push({ char: other, confidence: round(probs[row + k]!) });
+    }
+    return { char, confidence: round(top.p), alternatives };
   }
 }
 

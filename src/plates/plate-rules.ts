@@ -19,6 +19,7 @@ export const CONFUSABLE: Record<string, string> = {
   '2': 'Z', Z: '2',
   '5': 'S', S: '5',
   '6': 'G', G: '6',
+  川: 'M', M: '川',
 };
 
 /** The separator dot and any spaces or punctuation the recogniser puts between groups. */

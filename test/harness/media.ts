@@ -97,3 +97,14 @@ export function decodeFrame(file: string, seconds: number, width: number, height
   ], { maxBuffer: 64 << 20 });
   return { kind: 'yuv420p', width, height, data };
 }
+
+/** A camera-like clip of a still photo sliding across a grey 1280x720 scene (a car driving past). */
+export function slidingPhotoClip(photo: string, seconds = 8): Promise<string> {
+  return cached(`sliding-${path.basename(photo, path.extname(photo))}-${seconds}.h264`, (partial) =>
+    runFfmpeg([
+      '-f', 'lavfi', '-i', `color=c=0x606060:s=1280x720:r=25:d=${seconds}`, '-loop', '1', '-i', photo,
+      '-filter_complex', `[1]scale=880:600[car];[0][car]overlay=x='60+40*t':y=60:shortest=1,format=yuv420p`,
+      '-t', String(seconds), ...x264Args(25), '-b:v', '4M', '-f', 'h264', partial,
+    ]),
+  );
+}

@@ -147,7 +147,9 @@ describe('vigil detect', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual(files);
-    expect(lines[0].detections[0]).toEqual({ label: 'person', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)] });
+    expect(lines[0].detections[0]).toEqual({ label: 'person', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)], color: expect.any(String) });
+    // The red motorcycle (checked by eye).
+    expect(lines[1].detections.find((d: { label: string }) => d.label === 'motorcycle').color).toBe('red');
     expect(best(lines[0].detections, 'person', PHOTOS[0]!.truth)).toBeGreaterThan(0.7);
     expect(best(lines[1].detections, 'motorcycle', PHOTOS[3]!.truth)).toBeGreaterThan(0.7);
     const centernet = await runCli(['detect', files[1]!, '--json', '--model', 'centernet-512']);

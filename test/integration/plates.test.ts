@@ -7,6 +7,8 @@ import { PlateReader } from '../../src/plates/plate-reader.js';
 import { isPlate, normalisePlate } from '../../src/plates/plate-rules.js';
 import { runCli } from '../harness/daemon-process.js';
 import { sharedFixture } from '../harness/media-paths.js';
+import { plateInFrame, renderPlate, type PlateKind } from '../harness/synthetic-plates.js';
+import type { RgbImage } from '../../src/detect/preprocess.js';
 
 // Measured when the reader was written: 45 of 48 exact. Fewer is a regression.
 const MEASURED_EXACT = 45;
@@ -81,4 +83,88 @@ describe('vigil plates', () => {
     expect(lines[0].plates[0]).toEqual({ text: '京H99999', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)] });
     expect((await runCli(['plates'])).code).toBe(2);
   });
+});
+
+describe('plates in the pipeline', () => {
+  it('reads the plate of a car driving past a camera and records one voted plate event', async () => {
+    const { slidingPhotoClip } = await import('../harness/media.js');
+    const { startRtspServer } = await import('../harness/rtsp-process.js');
+    const { startDaemonProcess } = await import('../harness/daemon-process.js');
+    const { sleep } = await import('../harness/wait.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const Database = (await import('better-sqlite3')).default;
+    const clip = await slidingPhotoClip(sharedFixture('plates/fx_001_easypr.jpg'));
+    const server = await startRtspServer([{ name: 'gate', file: clip, fps: 25 }]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-plates-'));
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, `data_dir: ./data
+cameras:
+  - { name: checkpoint, url: "${server.url('gate')}", location: north checkpoint, detect: { width: 1280, height: 720, fps: 5 } }
+api: { port: 0 }
+bus: { publish: null }
+store: { flush_ms: 50 }
+`);
+    const daemon = await startDaemonProcess(['--config', file]);
+    try {
+      await sleep(14_000);
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+      await server.stop();
+    }
+    const db = new Database(path.join(dir, 'data', 'events.db'), { readonly: true });
+    const plates = db.prepare("SELECT label, attributes, snapshot_crop FROM events WHERE kind = 'plate'").all() as Array<{ label: string; attributes: string; snapshot_crop: string }>;
+    const indexed = db.prepare("SELECT value FROM event_attributes WHERE name = 'plate'").all();
+    db.close();
+    // The clip loops (8 s), so the same car may pass twice in 14 s: one plate event per pass.
+    expect(plates.length).toBeGreaterThanOrEqual(1);
+    expect(plates.length).toBeLessThanOrEqual(2);
+    const attributes = JSON.parse(plates[0]!.attributes);
+    expect(plates[0]!.label).toBe('car');
+    expect(attributes.plate).toMatchObject({ text: '京H99999', colour: 'blue' });
+    expect(attributes.plate.reads).toBeGreaterThanOrEqual(2);
+    expect(attributes.plate.chars).toHaveLength(7);
+    expect(plates[0]!.snapshot_crop).toMatch(/plate/);
+    expect(indexed).toContainEqual({ value: '京H99999' });
+  }, 90_000);
+});
+
+describe('PlateReader on synthetic Guizhou plates', () => {
+  const PLATES: Array<[string, PlateKind]> = [
+    ['贵A12345', 'blue'], ['贵FD5678', 'blue'], ['贵B0Q6S1', 'blue'],
+    ['贵C8B2Z0', 'yellow'], ['贵AD12345', 'green'], ['贵A56789', 'two-row'],
+  ];
+
+  it('reads blue, yellow, green and two-row plates in a frame, tilted, blurred and JPEG-compressed', async () => {
+    const mild = { tilt: 3, blur: 0.8, quality: 45, width: 160 };
+    const hard = { tilt: -5, blur: 1.2, quality: 35, width: 130 };
+    let hardExact = 0;
+    for (const [text, kind] of PLATES) {
+      const png = await renderPlate(text, kind);
+      const clean = await plateInFrame(png, mild);
+      const [plate] = await reader.read(clean.frame);
+      expect(plate?.text, `${kind} ${text}`).toBe(text);
+      // The box found is the plate pasted into the frame.
+      expect(plate!.box[0]).toBeGreaterThan(clean.box[0]! - 15);
+      expect(plate!.box[2]).toBeLessThan(clean.box[2]! + 15);
+      const worse = await plateInFrame(png, hard, 200, 150);
+      const [reading] = await reader.read(worse.frame);
+      if (reading?.text === text) hardExact++;
+      else {
+        // A miss may only be a confusable pair, with the truth among that character's runners-up.
+        expect(reading, `${kind} ${text} unreadable when degraded`).toBeDefined();
+        const wrong = [...reading!.text].map((c, i) => [c, [...text][i], i] as const).filter(([c, t]) => c !== t);
+        expect(wrong, `${kind} ${text} read as ${reading!.text}`).toHaveLength(1);
+        const [, truth, i] = wrong[0]!;
+        expect(reading!.chars[i]!.alternatives.map((a) => a.char)).toContain(truth);
+      }
+    }
+    // Measured when written: 5 of 6 exact at the hard degradation (贵B0Q6S1 → S read as 5, S the runner-up).
+    expect(hardExact).toBeGreaterThanOrEqual(5);
+    expect(await colourOf(await plateInFrame(await renderPlate('贵C8B2Z0', 'yellow'), mild))).toBe('yellow');
+  }, 60_000);
+
+  async function colourOf(p: { frame: RgbImage }): Promise<string | null> {
+    return (await reader.read(p.frame))[0]?.colour ?? null;
+  }
 });

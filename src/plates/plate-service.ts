@@ -1,0 +1,68 @@
+// Hands plate reads to the plate worker, one at a time: a vehicle that is not read this frame is read a
+// moment later, so requests that find the worker busy are refused rather than queued.
+import { Worker } from 'node:worker_threads';
+import type { Image, Rect } from '../detect/preprocess.js';
+import type { PlateReading } from './plate-reader.js';
+import type { PlateRequest } from './plate-worker.js';
+
+export class PlateService {
+  private busy: { id: number; resolve(p: PlateReading[]): void; reject(e: Error): void } | undefined;
+  private nextId = 1;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: { id: number; plates?: PlateReading[]; error?: string }) => {
+      const task = this.busy;
+      this.busy = undefined;
+      if (!task || task.id !== m.id) return;
+      if (m.plates) task.resolve(m.plates);
+      else task.reject(new Error(`plate reading failed: ${m.error}`));
+    });
+    worker.on('error', (err) => {
+      this.busy?.reject(err);
+      this.busy = undefined;
+    });
+  }
+
+  static async start(threads = 1): Promise<PlateService> {
+    // Under the TypeScript sources the worker is loaded through tsx, as the detector's is.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSource ? './plate-worker.ts' : './plate-worker.js', import.meta.url);
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: { threads } })
+      : new Worker(url, { workerData: { threads } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (m: { type: string; error?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`plate reader failed to start: ${m.error}`))));
+    });
+    return new PlateService(worker);
+  }
+
+  get idle(): boolean {
+    return this.busy === undefined;
+  }
+
+  /** Reads plates inside `region` of a frame whose pixels sit in a SharedArrayBuffer; undefined when busy. */
+  read(image: Image, region: Rect): Promise<PlateReading[]> | undefined {
+    if (this.busy) return undefined;
+    const buffer = image.data.buffer;
+    if (!(buffer instanceof SharedArrayBuffer)) throw new Error('plate reads take frames in a SharedArrayBuffer');
+    const request: PlateRequest = {
+      id: this.nextId++,
+      image: { kind: image.kind, width: image.width, height: image.height },
+      buffer,
+      byteOffset: image.data.byteOffset,
+      byteLength: image.data.byteLength,
+      region,
+    };
+    return new Promise((resolve, reject) => {
+      this.busy = { id: request.id, resolve, reject };
+      this.worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    // As with the detector: never terminate the worker inside a native run.
+    for (let i = 0; i < 500 && this.busy; i++) await new Promise((r) => setTimeout(r, 10));
+    await this.worker.terminate();
+  }
+}
