@@ -1,7 +1,7 @@
 // One camera's way from frames to events, as in DESIGN.md: frame → motion → regions → detector (shared,
 // through the scheduler) → tracker → recorder. The frame handler is synchronous and quick (motion on a
 // downscaled Y plane), so the camera's reader is never held up by inference.
-import type { CameraConfig, MotionSettings, TrackerConfig } from '../config/schema.js';
+import type { CameraConfig, MotionSettings, PlatesConfig, TrackerConfig } from '../config/schema.js';
 import type { LabeledDetection } from '../detect/detector.js';
 import type { YuvImage } from '../detect/preprocess.js';
 import { planRegions } from '../detect/regions.js';
@@ -9,13 +9,13 @@ import type { EventRecorder } from '../events/event-recorder.js';
 import type { Frame } from '../ingest/frame-reader.js';
 import { MotionActivity } from '../motion/motion-activity.js';
 import { MotionDetector, type Box } from '../motion/motion-detector.js';
-import type { PlatesConfig } from '../config/schema.js';
 import type { PlateService } from '../plates/plate-service.js';
 import { PlateVote } from '../plates/plate-vote.js';
 import { Tracker, type Track } from '../track/tracker.js';
 import type { DetectionOutcome, DetectionScheduler } from './detection-scheduler.js';
 
-export interface PlateReading {
+/** The plate stage a pipeline hands vehicles to, when plates are enabled. */
+export interface PlateStage {
   service: PlateService;
   config: PlatesConfig;
 }
@@ -43,7 +43,7 @@ export class CameraPipeline {
     private readonly scheduler: DetectionScheduler,
     private readonly recorder: EventRecorder,
     private readonly observer: PipelineObserver = {},
-    private readonly plates?: PlateReading,
+    private readonly plates?: PlateStage,
   ) {
     const { width, height } = camera.detect;
     this.motion = new MotionDetector(width, height, motion, camera.motion_mask);
@@ -105,7 +105,7 @@ export class CameraPipeline {
   }
 
   /** Vehicles seen in this frame, big enough and not read lately, get a plate read; votes become events. */
-  private readPlates(image: YuvImage, at: number, plates: PlateReading): void {
+  private readPlates(image: YuvImage, at: number, plates: PlateStage): void {
     const { config, service } = plates;
     for (const track of this.tracker.live) {
       if (track.state !== 'confirmed' || track.lastSeen !== at || !PLATE_VEHICLES.has(track.label)) continue;
