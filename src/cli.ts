@@ -98,61 +98,59 @@ async function detect(files: string[], values: { config?: string; json?: boolean
     detectorConfig.score_threshold = t;
   }
   const detector = await Detector.create(detectorConfig);
-  let failures = 0;
   try {
-    for (const file of files) {
-      try {
-        const image = await readImageFile(file);
-        const { detections } = await detector.detect(image);
-        const rounded = detections.map((d) => {
-          // DESIGN's contract: one colour per detection, a vehicle's body or a person's upper clothing.
-          const colours = objectColours(image, d.box, d.label);
-          const colour = colours.colour ?? colours.upper_colour;
-          return {
-            label: d.label,
-            score: Math.round(d.score * 1000) / 1000,
-            box: d.box.map((v) => Math.round(v * 10) / 10),
-            color: colour?.colour ?? null,
-          };
-        });
-        if (values.json) console.log(JSON.stringify({ file, detections: rounded }));
-        else {
-          console.log(`${file}: ${detections.length} detection${detections.length === 1 ? '' : 's'}`);
-          for (const d of rounded) console.log(`  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]`);
-        }
-      } catch (err) {
-        failures++;
-        console.error(`vigil: ${(err as Error).message}`);
-        if (values.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
-      }
-    }
+    return await eachImage(files, !!values.json, async (file) => {
+      const image = await readImageFile(file);
+      const { detections } = await detector.detect(image);
+      const rounded = detections.map((d) => {
+        // DESIGN's contract: one colour per detection, a vehicle's body or a person's upper clothing.
+        const colours = objectColours(image, d.box, d.label);
+        const colour = colours.colour ?? colours.upper_colour;
+        return { label: d.label, score: round(d.score, 1000), box: d.box.map((v) => round(v, 10)), color: colour?.colour ?? null };
+      });
+      const lines = rounded.map((d) => `  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]`);
+      return { json: { detections: rounded }, text: [`${file}: ${rounded.length} detection${rounded.length === 1 ? '' : 's'}`, ...lines].join('\n') };
+    });
   } finally {
     await detector.close();
   }
+}
+
+/**
+ * Runs `work` on each image file and prints its answer (one JSON line per file with --json); an image that
+ * fails is reported on its own line and makes the exit code 1, and the others still run.
+ */
+async function eachImage(files: string[], json: boolean, work: (file: string) => Promise<{ json: object; text: string }>): Promise<number> {
+  let failures = 0;
+  for (const file of files) {
+    try {
+      const answer = await work(file);
+      console.log(json ? JSON.stringify({ file, ...answer.json }) : answer.text);
+    } catch (err) {
+      failures++;
+      console.error(`vigil: ${(err as Error).message}`);
+      if (json) console.log(JSON.stringify({ file, error: (err as Error).message }));
+    }
+  }
   return failures > 0 ? 1 : 0;
+}
+
+function round(v: number, per: number): number {
+  return Math.round(v * per) / per;
 }
 
 async function plates(files: string[], values: { json?: boolean }): Promise<number> {
   if (files.length === 0) throw new UsageError('usage: vigil plates IMAGE... [--json]');
   const reader = await PlateReader.create();
-  let failures = 0;
   try {
-    for (const file of files) {
-      try {
-        const found = await reader.read(await readImageFile(file));
-        const out = found.map((p) => ({ text: p.text, score: p.score, box: p.box.map((v) => Math.round(v * 10) / 10) }));
-        if (values.json) console.log(JSON.stringify({ file, plates: out }));
-        else console.log(`${file}: ${out.length ? out.map((p) => `${p.text} (${p.score.toFixed(2)})`).join(', ') : 'no plate'}`);
-      } catch (err) {
-        failures++;
-        console.error(`vigil: ${(err as Error).message}`);
-        if (values.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
-      }
-    }
+    return await eachImage(files, !!values.json, async (file) => {
+      const found = await reader.read(await readImageFile(file));
+      const out = found.map((p) => ({ text: p.text, score: p.score, box: p.box.map((v) => round(v, 10)) }));
+      return { json: { plates: out }, text: `${file}: ${out.length ? out.map((p) => `${p.text} (${p.score.toFixed(2)})`).join(', ') : 'no plate'}` };
+    });
   } finally {
     await reader.close();
   }
-  return failures > 0 ? 1 : 0;
 }
 
 async function run(configFile: string | undefined): Promise<number> {
