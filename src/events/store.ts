@@ -111,6 +111,9 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (name, value, event_id)
    ) WITHOUT ROWID;
    CREATE INDEX event_attributes_event ON event_attributes (event_id);`,
+  // 3: plate fragments (贵F8, 12*45) found through a trigram index instead of a scan.
+  `CREATE VIRTUAL TABLE plate_text USING fts5(text, tokenize = 'trigram');
+   CREATE TRIGGER events_plate_text_delete AFTER DELETE ON events BEGIN DELETE FROM plate_text WHERE rowid = old.id; END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -168,6 +171,8 @@ export class EventStore {
       zoneDelete: this.db.prepare('DELETE FROM event_zones WHERE event_id = ?'),
       zoneInsert: this.db.prepare('INSERT OR IGNORE INTO event_zones (zone, event_id) VALUES (?, ?)'),
       attributeDelete: this.db.prepare('DELETE FROM event_attributes WHERE event_id = ?'),
+      plateTextDelete: this.db.prepare('DELETE FROM plate_text WHERE rowid = ?'),
+      plateTextInsert: this.db.prepare('INSERT INTO plate_text (rowid, text) VALUES (?, ?)'),
       attributeInsert: this.db.prepare('INSERT OR REPLACE INTO event_attributes (name, value, event_id, confidence) VALUES (?, ?, ?, ?)'),
       seq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
     };
@@ -210,6 +215,7 @@ export class EventStore {
       }
       if (patch.attributes) {
         this.stmts.attributeDelete.run(id);
+        this.stmts.plateTextDelete.run(id);
         this.indexAttributes(id, patch.attributes);
       }
       return fromRow({ ...current, ...row } as Row);
@@ -320,6 +326,7 @@ export class EventStore {
       if (typeof colour !== 'string') continue;
       const c = typeof confidence === 'number' ? confidence : null;
       this.stmts.attributeInsert.run(name, colour, id, c);
+      if (name === 'plate') this.stmts.plateTextInsert.run(id, colour);
       // The runner-up is findable too (a "silver" car read as white), ranked below the reading itself.
       if (typeof alternative === 'string') this.stmts.attributeInsert.run(name, alternative, id, c === null ? null : c / 2);
     }

@@ -1,0 +1,119 @@
+// Search end to end on a real SQLite store filled with events of known attributes.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { EventStore, type EventFields } from '../../src/events/store.js';
+import { parseQuery } from '../../src/search/query-parser.js';
+import { placesFromConfig, planSearch, plateVariants, runSearch } from '../../src/search/search.js';
+import { runCli } from '../harness/daemon-process.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-search-'));
+const configFile = path.join(dir, 'vigil.yaml');
+const CONFIG = `data_dir: ./data
+time_zone: Asia/Shanghai
+bus: { publish: null }
+cameras:
+  - { name: market-east, url: rtsp://127.0.0.1:1/a, location: market, aliases: [集市, bazaar],
+      zones: [{ name: crossing, aliases: [斑马线], polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]] }] }
+  - { name: school-gate, url: rtsp://127.0.0.1:1/b, location: school gate, aliases: [学校, 校门] }
+`;
+writeFileSync(configFile, CONFIG);
+const { config } = parseConfig(CONFIG, configFile);
+const at = (hhmm: string, day = '2026-11-28') => Date.parse(`${day}T${hhmm}:00+08:00`);
+const colour = (c: string) => ({ colour: c, confidence: 0.8 });
+
+// id order = insertion order below.
+const EVENTS: Array<EventFields & { key: string }> = [
+  { key: 'redMoto1400', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.8, start: at('14:02'), end: at('14:03'), attributes: { colour: colour('red') } },
+  { key: 'redMoto1420', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.9, start: at('14:20'), end: at('14:21'), attributes: { colour: colour('red') } },
+  { key: 'blueMoto1400', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.9, start: at('14:00'), end: at('14:01'), attributes: { colour: colour('blue') } },
+  { key: 'redMotoSchool', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'motorcycle', score: 0.9, start: at('14:01'), end: at('14:02'), attributes: { colour: colour('red') } },
+  { key: 'redMoto1800', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.9, start: at('18:00'), end: at('18:01'), attributes: { colour: colour('red') } },
+  { key: 'personRedTop', kind: 'object', camera: 'market-east', location: 'market', label: 'person', score: 0.7, start: at('10:00'), end: at('10:01'), zones: ['crossing'], attributes: { upper_colour: colour('red'), lower_colour: colour('blue') } },
+  { key: 'personRedPants', kind: 'object', camera: 'market-east', location: 'market', label: 'person', score: 0.7, start: at('10:05'), end: at('10:06'), attributes: { upper_colour: colour('white'), lower_colour: colour('red') } },
+  { key: 'plateMisread', kind: 'plate', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.9, start: at('19:30', '2026-11-27'), end: at('19:30', '2026-11-27'), attributes: { plate: { text: '贵F1234S', confidence: 0.9 } } },
+  { key: 'plateOther', kind: 'plate', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.9, start: at('19:40', '2026-11-27'), end: at('19:40', '2026-11-27'), attributes: { plate: { text: '贵A88888', confidence: 0.9 } } },
+  { key: 'silverCar', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.6, start: at('09:00'), end: at('09:05'), attributes: { colour: { colour: 'white', confidence: 0.5, alternative: 'grey' } } },
+];
+const ids = new Map<string, number>();
+let store: EventStore;
+const ctx = { now: new Date('2026-11-28T09:30:00Z'), timeZone: 'Asia/Shanghai', windowMinutes: 30, places: placesFromConfig(config) };
+
+beforeAll(async () => {
+  store = EventStore.open(path.join(dir, 'data'), { flushMs: 1 });
+  for (const { key, ...e } of EVENTS) ids.set(key, (await store.insert(e)).id);
+});
+afterAll(() => store.close());
+
+function find(query: string): string[] {
+  const page = runSearch(store.database, parseQuery(query, ctx), { limit: 50 }, (r) => (r as { id: number }).id);
+  return page.events.map((id) => [...ids.entries()].find(([, v]) => v === id)![0]);
+}
+
+describe('search', () => {
+  it('answers the officers\' questions with the right events, closest to the asked time first', () => {
+    expect(find('red motorbike at market 14:00')).toEqual(['redMoto1400', 'redMoto1420']);
+    expect(find('集市 红色摩托车 下午两点')).toEqual(['redMoto1400', 'redMoto1420']);
+    expect(find('red motorbike')).toEqual(['redMoto1800', 'redMoto1420', 'redMoto1400', 'redMotoSchool']); // newest first
+    expect(find('motorcycle school')).toEqual(['redMotoSchool']);
+    expect(find('person in red')).toEqual(['personRedTop']);
+    expect(find('穿红衣服的人')).toEqual(['personRedTop']);
+    expect(find('red trousers')).toEqual(['personRedPants']);
+    expect(find('red person')).toEqual(['personRedPants', 'personRedTop']);
+    expect(find('斑马线')).toEqual(['personRedTop']);
+    expect(find('silver car')).toEqual(['silverCar']);
+  });
+
+  it('finds plates fuzzily (one character off, confusables equal) and by fragment', () => {
+    expect(find('贵F12345')).toEqual(['plateMisread']);
+    expect(find('贵F1234')).toEqual(['plateMisread']);
+    expect(find('贵F·12')).toEqual(['plateMisread']);
+    expect(find('F12*4')).toEqual(['plateMisread']);
+    expect(find('88888')).toEqual(['plateOther']);
+    expect(find('贵B99999')).toEqual([]);
+    expect(plateVariants('贵F12345')).toContain('贵F1234S');
+  });
+
+  it('plans queries that use the indexes, never a scan of all events', () => {
+    for (const q of ['red motorbike at market 14:00', '集市 红色摩托车 下午两点', 'person near school yesterday evening', '贵F12345', '贵F·8', 'crossing', 'car', 'last 2 hours']) {
+      const plan = planSearch(parseQuery(q, ctx), { limit: 20 });
+      const steps = (store.database.prepare(`EXPLAIN QUERY PLAN ${plan.sql}`).all(...plan.params) as Array<{ detail: string }>).map((r) => r.detail);
+      expect(steps.filter((d) => /^SCAN e\b/.test(d)), `${q}: ${steps.join(' | ')}`).toEqual([]);
+    }
+  });
+
+  it('pages with a cursor', () => {
+    const filter = parseQuery('motorcycle', ctx);
+    const first = runSearch(store.database, filter, { limit: 2 }, (r) => (r as { id: number }).id);
+    const second = runSearch(store.database, filter, { limit: 2, cursor: first.next }, (r) => (r as { id: number }).id);
+    const third = runSearch(store.database, filter, { limit: 2, cursor: second.next }, (r) => (r as { id: number }).id);
+    expect([...first.events, ...second.events, ...third.events]).toHaveLength(5);
+    expect(new Set([...first.events, ...second.events, ...third.events]).size).toBe(5);
+    expect(third.next).toBeUndefined();
+    expect(() => runSearch(store.database, filter, { limit: 2, cursor: 'garbage' }, (r) => r)).toThrow('invalid cursor');
+  });
+});
+
+describe('vigil search', () => {
+  it('explains the parsed filter as JSON with canonical names and ISO local times', async () => {
+    const r = await runCli(['search', '集市 红色摩托车 下午两点', '--config', configFile, '--explain', '--json']);
+    expect(r.code).toBe(0);
+    const f = JSON.parse(r.stdout);
+    expect(f).toMatchObject({ labels: ['motorcycle'], colours: [{ colour: 'red', part: 'any' }], places: [{ kind: 'location', name: 'market' }], plate: null, unknown: [] });
+    expect(f.time.from).toMatch(/^\d{4}-\d{2}-\d{2}T13:30:00\+08:00$/);
+  });
+
+  it('prints matching events and writes the audit log', async () => {
+    const r = await runCli(['search', 'red motorbike market', '--config', configFile, '--json', '--limit', '2']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.events.map((e: { id: number }) => e.id)).toEqual([ids.get('redMoto1800'), ids.get('redMoto1420')]);
+    expect(out.next).toEqual(expect.any(String));
+    const audit = readFileSync(path.join(dir, 'data', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit[audit.length - 1]).toMatchObject({ via: 'cli', query: 'red motorbike market', results: 2, who: expect.any(String), at: expect.any(String) });
+    expect((await runCli(['search', 'x', '--config', configFile, '--limit', '0'])).code).toBe(2);
+    expect((await runCli(['search'])).code).toBe(2);
+  });
+});
