@@ -39,6 +39,11 @@ export function placesFromConfig(config: VigilConfig): Place[] {
     for (const z of c.zones) places.push({ kind: 'zone', name: z.name, camera: c.name, terms: [z.name, ...z.aliases] });
   }
   for (const [name, terms] of locations) places.push({ kind: 'location', name, terms: [...terms] });
+  // Officers say "school" for "school gate": each word of a many-word name is a term too, unless another
+  // place uses it as well.
+  const words = new Map<string, Place[]>();
+  for (const p of places) for (const w of p.name.toLowerCase().split(/\s+/)) if (p.name.includes(' ') && w.length >= 3) words.set(w, [...(words.get(w) ?? []), p]);
+  for (const [word, owners] of words) if (owners.length === 1 && !places.some((p) => p.terms.includes(word))) owners[0]!.terms.push(word);
   return places;
 }
 
