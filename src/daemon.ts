@@ -1,6 +1,7 @@
 // Wires the stages together: cameras → motion → detector → tracker → events → store / bus, with metrics
 // and the API beside them.
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,6 +14,8 @@ import { EventStore } from './events/store.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
+import { AuditLog } from './search/audit-log.js';
+import { placesFromConfig } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
@@ -27,6 +30,24 @@ export interface Daemon {
   readonly address: string;
   cameras(): CameraStatus[];
   stop(): Promise<void>;
+}
+
+/** The API's tokens: configured, none, or one generated into data_dir/api-token on first start. */
+function apiTokens(config: LoadedConfig['config'], logger: Logger): Array<{ name: string; token: string }> {
+  const setting = config.api.tokens;
+  if (setting === 'none') {
+    logger.warn('api.tokens is none: /api answers anyone who can reach it');
+    return [];
+  }
+  if (setting !== 'auto') return setting;
+  const file = path.join(config.data_dir, 'api-token');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+    logger.info({ file }, `generated an API token: ${file} (send it as Authorization: Bearer <token>)`);
+  } else {
+    logger.info({ file }, `the API token is in ${file}`);
+  }
+  return [{ name: 'default', token: readFileSync(file, 'utf8').trim() }];
 }
 
 export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise<Daemon> {
@@ -114,7 +135,22 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   const cameras = () => [...supervisors.values()].map((s) => s.status());
   metrics.setStatusSource({ cameras: () => [...supervisors.values()].map((s) => ({ ...s.status(), pid: s.pid })) });
 
-  const api: FastifyInstance = buildApi({ metrics, cameras, logger, version: VERSION, startedAt });
+  const api: FastifyInstance = buildApi({
+    metrics,
+    cameras,
+    logger,
+    version: VERSION,
+    startedAt,
+    search: {
+      store,
+      snapshots,
+      audit: new AuditLog(config.data_dir),
+      places: placesFromConfig(config),
+      timeZone: config.time_zone,
+      windowMinutes: config.search.window_minutes,
+      tokens: apiTokens(config, logger),
+    },
+  });
   let address: string;
   try {
     address = await api.listen({ host: config.api.host, port: config.api.port });

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
+import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
 
 export interface ApiDeps {
   metrics: VigilMetrics;
@@ -11,6 +12,7 @@ export interface ApiDeps {
   logger: Logger;
   version: string;
   startedAt: number;
+  search?: SearchApiDeps;
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -48,5 +50,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     };
   });
 
+  if (deps.search) registerSearchRoutes(app, deps.search);
   return app;
 }

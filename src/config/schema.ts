@@ -164,9 +164,17 @@ export const ConfigSchema = z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1').describe('address the HTTP API and /metrics listen on, e.g. 127.0.0.1 or 0.0.0.0'),
         port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the HTTP API and /metrics, e.g. 8080 (0 = any free port)'),
+        tokens: z
+          .union([
+            z.literal('auto'),
+            z.literal('none'),
+            z.array(z.strictObject({ name: z.string().min(1), token: z.string().min(16, { message: 'tokens need at least 16 characters' }) })).min(1),
+          ])
+          .default('auto')
+          .describe('bearer tokens for /api: auto (one generated into data_dir/api-token on first start), none (open: only on a box nobody else can reach), or [{ name, token }]'),
       })
-      .default({ host: '127.0.0.1', port: 8080 })
-      .describe('the HTTP server: { host, port }'),
+      .default({ host: '127.0.0.1', port: 8080, tokens: 'auto' })
+      .describe('the HTTP server: { host, port, tokens }'),
     ffmpeg: z
       .strictObject({
         path: z.string().min(1).nullable().default(null)
