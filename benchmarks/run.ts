@@ -5,6 +5,7 @@ import { detectBenchmark } from './detect.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
 import { platesBenchmark } from './plates.js';
+import { searchBenchmark } from './search.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -13,13 +14,15 @@ const { values, positionals } = parseArgs({
     cameras: { type: 'string', default: '1,4,8' },
     runs: { type: 'string', default: '40' },
     'pipeline-cameras': { type: 'string', default: '1,4,8,12' },
+    'search-sizes': { type: 'string', default: '1000000,10000000' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'plates', 'pipeline']);
+const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'plates', 'search', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('plates')) tables.push(await platesBenchmark());
+if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
 if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds));
 console.log('\n' + tables.join('\n\n'));

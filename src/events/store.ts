@@ -114,6 +114,8 @@ const MIGRATIONS: string[] = [
   // 3: plate fragments (贵F8, 12*45) found through a trigram index instead of a scan.
   `CREATE VIRTUAL TABLE plate_text USING fts5(text, tokenize = 'trigram');
    CREATE TRIGGER events_plate_text_delete AFTER DELETE ON events BEGIN DELETE FROM plate_text WHERE rowid = old.id; END;`,
+  // 4: searches by label walk (label, start) in time order and stop at the page's end.
+  `CREATE INDEX events_label_start ON events (label, start_ms);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -51,7 +51,8 @@ export function planSearch(filter: SearchFilter, options: SearchOptions): Search
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.labels.length > 0) {
-    where.push(`e.kind IN ('object', 'plate') AND e.label IN (${filter.labels.map(() => '?').join(', ')})`);
+    // Only object and plate events have labels, so the label alone picks them, on the (label, start) index.
+    where.push(`e.label IN (${filter.labels.map(() => '?').join(', ')})`);
     params.push(...filter.labels);
   }
   const placeClauses: string[] = [];
@@ -65,13 +66,15 @@ export function planSearch(filter: SearchFilter, options: SearchOptions): Search
     params.push(...byKind('camera').map((p) => p.name));
   }
   for (const zone of byKind('zone')) {
-    placeClauses.push('(e.camera = ? AND e.id IN (SELECT event_id FROM event_zones WHERE zone = ?))');
+    placeClauses.push('(e.camera = ? AND EXISTS (SELECT 1 FROM event_zones z WHERE z.zone = ? AND z.event_id = e.id))');
     params.push(zone.camera, zone.name);
   }
   if (placeClauses.length) where.push(`(${placeClauses.join(' OR ')})`);
   for (const c of filter.colours) {
+    // Colours are common (a quarter of cars are white): probe each candidate event rather than collect
+    // every white thing first; the walk in time order stops at the page's end.
     const names = COLOUR_ATTRIBUTES[c.part];
-    where.push(`e.id IN (SELECT event_id FROM event_attributes WHERE name IN (${names.map(() => '?').join(', ')}) AND value = ?)`);
+    where.push(`EXISTS (SELECT 1 FROM event_attributes a WHERE a.event_id = e.id AND a.name IN (${names.map(() => '?').join(', ')}) AND a.value = ?)`);
     params.push(...names, c.colour);
   }
   if (filter.plate) {
