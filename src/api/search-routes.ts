@@ -54,9 +54,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest('limit must be a whole number from 1 to 500');
     return limit;
   };
-  const page = (filter: SearchFilter, q: Record<string, string | undefined>) => {
+  const page = (filter: SearchFilter, q: Record<string, string | undefined>, order: 'closest' | 'newest') => {
     try {
-      return runSearch(deps.store.database, filter, { limit: limitOf(q), cursor: q.cursor }, (row) => eventJson(deps.store.get((row as { id: number }).id)!));
+      return runSearch(deps.store.database, filter, { limit: limitOf(q), cursor: q.cursor, order }, (row) => eventJson(deps.store.get((row as { id: number }).id)!));
     } catch (err) {
       if ((err as Error).message.startsWith('invalid cursor')) throw new BadRequest((err as Error).message);
       throw err;
@@ -68,7 +68,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
     const text = typeof q.q === 'string' ? q.q : '';
     if (text.length > 500) throw new BadRequest('q is longer than 500 characters');
     const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
-    const result = page(filter, q);
+    const result = page(filter, q, 'closest');
     deps.audit.write({ who: who.get(request) ?? 'anonymous', via: 'api', query: text, results: result.events.length, from: request.ip });
     return { query: text, filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
@@ -92,7 +92,8 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
       plate: q.plate ? normalisePlate(q.plate) : null,
       unknown: [],
     };
-    const result = page(filter, q);
+    // A listing by field is newest first, whatever the time range.
+    const result = page(filter, q, 'newest');
     deps.audit.write({ who: who.get(request) ?? 'anonymous', via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
     return { events: result.events, ...(result.next ? { next: result.next } : {}) };
   });

@@ -116,6 +116,8 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER events_plate_text_delete AFTER DELETE ON events BEGIN DELETE FROM plate_text WHERE rowid = old.id; END;`,
   // 4: searches by label walk (label, start) in time order and stop at the page's end.
   `CREATE INDEX events_label_start ON events (label, start_ms);`,
+  // 5: "yellow taxi at the night market": place and label together, in time order.
+  `CREATE INDEX events_location_label_start ON events (location, label, start_ms);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

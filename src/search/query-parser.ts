@@ -26,8 +26,11 @@ export interface SearchFilter {
   labels: string[];
   colours: Array<{ colour: ColourName; part: 'any' | 'upper' | 'lower' }>;
   places: Array<{ kind: Place['kind']; name: string; camera?: string }>;
-  /** ISO 8601 local times; `from` inclusive, `to` exclusive. */
-  time: { from: string; to: string } | null;
+  /**
+   * ISO 8601 local times; `from` inclusive, `to` exclusive. `around` is the moment asked for when the query
+   * named a clock time ("14:00"): results are ranked by closeness to it; otherwise newest first.
+   */
+  time: { from: string; to: string; around?: string } | null;
   /** Plate text with * for any run of characters and ? for one, separators removed, e.g. 贵F*123*. */
   plate: string | null;
   unknown: string[];
@@ -323,7 +326,7 @@ function resolveTime(f: Draft, today: LocalDate, ctx: ParseContext): SearchFilte
       const now = ctx.now.getTime();
       if (localInstant(date, a + 12 * 60, tz).getTime() <= now) a = b = a + 12 * 60;
     }
-    if (a === b) return span(date, a - ctx.windowMinutes, a + ctx.windowMinutes);
+    if (a === b) return { ...span(date, a - ctx.windowMinutes, a + ctx.windowMinutes), around: isoLocal(localInstant(date, a, tz), tz) };
     return span(date, a, b > a ? b : b + 24 * 60);
   }
   if (f.period) return span(date, f.period[0], f.period[1]);

@@ -10,6 +10,8 @@ import type { Place, SearchFilter } from './query-parser.js';
 export interface SearchOptions {
   limit: number;
   cursor?: string | undefined;
+  /** closest: nearest the middle of the asked time first (words: "14:00"); newest: latest first (listings). */
+  order?: 'closest' | 'newest';
 }
 
 export interface SearchPlan {
@@ -96,8 +98,10 @@ export function planSearch(filter: SearchFilter, options: SearchOptions): Search
     const to = Date.parse(filter.time.to);
     where.push('e.start_ms >= ? AND e.start_ms < ? AND COALESCE(e.end_ms, e.start_ms) >= ?');
     params.push(from - LONGEST_EVENT_MS, to, from);
-    // Closest to the middle of the asked window first: "14:00" means about then.
-    order = `ABS(e.start_ms - ${Math.round((from + to) / 2)}) ASC, e.score DESC, e.id DESC`;
+    // Closest to the moment asked for first ("14:00" means about then); a day or a span, newest first,
+    // which the (…, start) indexes give in order without sorting every match.
+    const around = filter.time.around ? Date.parse(filter.time.around) : undefined;
+    if (around !== undefined && options.order !== 'newest') order = `ABS(e.start_ms - ${around}) ASC, e.score DESC, e.id DESC`;
   }
   const offset = decodeCursor(options.cursor);
   const sql = `SELECT e.* FROM events e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;

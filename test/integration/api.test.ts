@@ -101,6 +101,10 @@ describe('the API', () => {
     }
     const count = await json('/api/events?limit=500');
     expect(count.events).toHaveLength(2);
+    // Listings are newest first, with or without a time range.
+    expect(count.events.map((e: { id: number }) => e.id)).toEqual([ids[1], ids[0]]);
+    const ranged = await json(`/api/events?from=${encodeURIComponent('2020-01-01T00:00:00Z')}`);
+    expect(ranged.events.map((e: { id: number }) => e.id)).toEqual([ids[1], ids[0]]);
   });
 });
 

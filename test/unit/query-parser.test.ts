@@ -134,7 +134,8 @@ describe('parseQuery', () => {
   });
 
   it('writes times as ISO 8601 local times in the configured zone', () => {
-    expect(parseQuery('14:00', ctx).time).toEqual({ from: '2026-11-28T13:30:00+08:00', to: '2026-11-28T14:30:00+08:00' });
+    expect(parseQuery('14:00', ctx).time).toEqual({ from: '2026-11-28T13:30:00+08:00', to: '2026-11-28T14:30:00+08:00', around: '2026-11-28T14:00:00+08:00' });
+    expect(parseQuery('yesterday', ctx).time!.around).toBeUndefined();
     const london = parseQuery('14:00', { ...ctx, timeZone: 'Europe/London' }).time!;
     expect(london.from).toBe('2026-11-28T13:30:00+00:00');
     // Across a DST change: 2026-03-29 01:00 in London is the switch to BST.
