@@ -1,7 +1,7 @@
 // Turns what an officer types, in English or Chinese or both, into a typed filter: labels, colours (and
 // whose clothing), places from the config, a time window in the box's time zone, a plate fragment. Words it
 // does not understand are handed back, never silently dropped.
-import { CHINESE, PALETTE, type ColourName } from '../attributes/colour.js';
+import { CHINESE, type ColourName } from '../attributes/colour.js';
 import { PROVINCES } from '../plates/plate-rules.js';
 import { addDays, isoLocal, localDate, localInstant, type LocalDate } from './local-time.js';
 
@@ -333,5 +333,3 @@ function resolveTime(f: Draft, today: LocalDate, ctx: ParseContext): SearchFilte
   if (f.date) return span(date, 0, 24 * 60);
   return null;
 }
-
-export const COLOUR_NAMES: readonly ColourName[] = PALETTE;
