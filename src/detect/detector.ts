@@ -1,10 +1,11 @@
 // The detection stage: a pool of inference workers shared by all cameras, fed through a bounded queue.
 // Callers get detections in their image's pixels with COCO (or the model's) label names.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { DetectorConfig } from '../config/schema.js';
 import { resolveModel, type ResolvedModel } from './model.js';
 import type { Box } from './nms.js';
 import { imageBytes, validateImage, type Image, type Rect } from './preprocess.js';
+import { spawnWorker } from '../workers/spawn-worker.js';
 import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
 
 export interface LabeledDetection {
@@ -126,16 +127,7 @@ export class Detector {
   }
 
   private startWorker(init: WorkerInit): Promise<void> {
-    // Under the TypeScript sources (tests, tsx) the worker is the .ts file, loaded through tsx's API
-    // (loader flags in execArgv do not reach worker threads on Node 20).
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './detect-worker.ts' : './detect-worker.js', import.meta.url);
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, {
-          eval: true,
-          workerData: init,
-        })
-      : new Worker(url, { workerData: init });
+    const worker = spawnWorker(import.meta.url, 'detect-worker', init);
     const entry: PoolWorker = { worker, busy: undefined };
     this.workers.push(entry);
     return new Promise((resolve, reject) => {

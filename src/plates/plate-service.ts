@@ -1,6 +1,7 @@
 // Hands plate reads to the plate worker, one at a time: a vehicle that is not read this frame is read a
 // moment later, so requests that find the worker busy are refused rather than queued.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../workers/spawn-worker.js';
 import type { Image, Rect } from '../detect/preprocess.js';
 import type { PlateReading } from './plate-reader.js';
 import type { PlateRequest } from './plate-worker.js';
@@ -24,12 +25,7 @@ export class PlateService {
   }
 
   static async start(threads = 1): Promise<PlateService> {
-    // Under the TypeScript sources the worker is loaded through tsx, as the detector's is.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './plate-worker.ts' : './plate-worker.js', import.meta.url);
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: { threads } })
-      : new Worker(url, { workerData: { threads } });
+    const worker = spawnWorker(import.meta.url, 'plate-worker', { threads });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (m: { type: string; error?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`plate reader failed to start: ${m.error}`))));
