@@ -14,7 +14,7 @@ import { AuditLog } from './search/audit-log.js';
 import { parseQuery } from './search/query-parser.js';
 import { placesFromConfig, runSearch } from './search/search.js';
 import { eventJson } from './events/event-json.js';
-import { EventStore } from './events/store.js';
+import { eventFromRow, EventStore } from './events/store.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
@@ -174,7 +174,8 @@ async function search(query: string, values: { config?: string; db?: string; jso
   if (!existsSync(dbFile)) throw new Error(`no event store at ${dbFile}`);
   const store = new EventStore(dbFile);
   try {
-    const page = runSearch(store.database, filter, { limit }, (row) => store.get((row as { id: number }).id)!);
+    // Search reads whole rows: no second query per event.
+    const page = runSearch(store.database, filter, { limit }, eventFromRow);
     new AuditLog(path.dirname(dbFile)).write({ who: os.userInfo().username, via: 'cli', query, results: page.events.length });
     if (values.json) console.log(JSON.stringify({ query, filter, events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) }));
     else {

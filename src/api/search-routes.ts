@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PALETTE, type ColourName } from '../attributes/colour.js';
 import { eventJson } from '../events/event-json.js';
 import type { SnapshotWriter } from '../events/snapshots.js';
-import type { EventStore } from '../events/store.js';
+import { eventFromRow, type EventStore } from '../events/store.js';
 import { normalisePlate } from '../plates/plate-rules.js';
 import type { AuditLog } from '../search/audit-log.js';
 import { parseQuery, type Place, type SearchFilter } from '../search/query-parser.js';
@@ -56,7 +56,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
   };
   const page = (filter: SearchFilter, q: Record<string, string | undefined>, order: 'closest' | 'newest') => {
     try {
-      return runSearch(deps.store.database, filter, { limit: limitOf(q), cursor: q.cursor, order }, (row) => eventJson(deps.store.get((row as { id: number }).id)!));
+      return runSearch(deps.store.database, filter, { limit: limitOf(q), cursor: q.cursor, order }, (row) => eventJson(eventFromRow(row)));
     } catch (err) {
       if ((err as Error).message.startsWith('invalid cursor')) throw new BadRequest((err as Error).message);
       throw err;

@@ -420,6 +420,11 @@ function toRow(e: EventFields, seq: number, now: number): Omit<Row, 'id'> {
   };
 }
 
+/** An events row, as search reads it (SELECT e.*), to the event it stores. */
+export function eventFromRow(row: unknown): StoredEvent {
+  return fromRow(row as Row);
+}
+
 function fromRow(r: Row): StoredEvent {
   const ref = (p: string | null, sha: string | null, bytes: number): SnapshotRef | null => (p && sha ? { path: p, sha256: sha, bytes } : null);
   return {
