@@ -81,6 +81,26 @@ export class VigilMetrics implements CameraObserver {
   });
   private pipelineSource: { queueDepth(): number; utilisation(): number; storeBytes(): number } | undefined;
 
+  // The live view (src/live/live-view.ts) updates these itself: viewers come and go on its own schedule.
+  readonly liveViewers = new Gauge({
+    name: 'vigil_live_viewers',
+    help: 'WebSocket viewers watching the camera live',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly liveTranscoderStarts = new Counter({
+    name: 'vigil_live_transcoder_starts_total',
+    help: 'Live-view ffmpeg (MPEG-1) transcoders started for the camera, first starts and restarts',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly liveChunksSkipped = new Counter({
+    name: 'vigil_live_chunks_skipped_total',
+    help: 'Live-view chunks not sent to a viewer whose connection could not keep up',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+
   constructor() {
     // The event-loop lag histogram samples every 10 ms by default: 100 wake-ups a second on an idle box.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });

@@ -1,0 +1,45 @@
+// The live view's routes: GET /api/live/:camera upgrades to a WebSocket that carries the camera's MPEG-TS
+// to a JSMpeg player, and GET /api/live/:camera/status says what that stream is doing (connecting,
+// playing, retrying and why), which the page polls: JSMpeg would feed a text frame to its demuxer.
+// Authentication is the /api onRequest hook's (src/api/auth.ts); the session cookie rides along on the
+// WebSocket upgrade, which is why the Origin is checked here.
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LIVE_CLOSE, type LiveView } from '../live/live-view.js';
+
+interface CameraParams {
+  camera: string;
+}
+
+export async function registerLiveRoutes(app: FastifyInstance, live: LiveView): Promise<void> {
+  if (!app.hasDecorator('websocketServer')) {
+    // Viewers only receive; a viewer sending more than a close frame's worth is not a JSMpeg player.
+    await app.register(websocket, { options: { maxPayload: 1024 } });
+  }
+
+  app.get<{ Params: CameraParams }>('/api/live/:camera', { websocket: true }, (socket, request) => {
+    if (!sameOrigin(request)) {
+      // Another site's page would be watching with the officer's session cookie.
+      socket.close(LIVE_CLOSE.forbiddenOrigin, 'cross-origin live view refused');
+      return;
+    }
+    // Unknown camera: 4404; disabled: 4409 (LiveView closes the socket itself).
+    live.attach(request.params.camera, socket);
+  });
+
+  app.get<{ Params: CameraParams }>('/api/live/:camera/status', async (request, reply) => {
+    const status = live.liveStatus(request.params.camera);
+    if (!status) return reply.code(404).send({ error: `unknown camera: ${request.params.camera}` });
+    return status;
+  });
+}
+
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return true; // not a browser: browsers always send Origin on a WebSocket upgrade
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
