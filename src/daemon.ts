@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server.js';
 import { EventBus } from './bus/event-bus.js';
+import { LiveView } from './live/live-view.js';
 import { Detector } from './detect/detector.js';
 import { EventRecorder } from './events/event-recorder.js';
 import { SnapshotWriter } from './events/snapshots.js';
@@ -135,7 +136,9 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   const cameras = () => [...supervisors.values()].map((s) => s.status());
   metrics.setStatusSource({ cameras: () => [...supervisors.values()].map((s) => ({ ...s.status(), pid: s.pid })) });
 
-  const api: FastifyInstance = buildApi({
+  // Live view transcodes from the camera itself with the configured ffmpeg, only while someone watches.
+  const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => config.cameras, logger, metrics });
+  const api: FastifyInstance = await buildApi({
     metrics,
     cameras,
     logger,
@@ -149,6 +152,9 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       timeZone: config.time_zone,
       windowMinutes: config.search.window_minutes,
       tokens: apiTokens(config, logger),
+      version: VERSION,
+      live,
+      labels: config.detector.classes,
     },
   });
   let address: string;
@@ -172,7 +178,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     cameras,
     async stop() {
       clearInterval(retentionTimer);
-      await Promise.all([...supervisors.values()].map((s) => s.stop()));
+      await Promise.all([live.stop(), ...[...supervisors.values()].map((s) => s.stop())]);
       for (const p of pipelines) p.close();
       await Promise.all(recorders.map((r) => r.settle()));
       store.close();

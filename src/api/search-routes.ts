@@ -1,10 +1,13 @@
-// The officers' API: search in words, list events by field, one event, its snapshots. Every /api route
-// needs a bearer token (when tokens are configured); every search is written to the audit log.
+// The officers' API: search in words or by an edited filter, list events by field, one event, its
+// snapshots. Every search and every image fetched is written to the audit log (auth.ts says who).
 import { createReadStream, existsSync } from 'node:fs';
-import { timingSafeEqual } from 'node:crypto';
+import os from 'node:os';
+import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PALETTE, type ColourName } from '../attributes/colour.js';
+import type { ApiAuth } from './auth.js';
 import { eventJson } from '../events/event-json.js';
+import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
 import type { SnapshotWriter } from '../events/snapshots.js';
 import { eventFromRow, type EventStore } from '../events/store.js';
 import { normalisePlate } from '../plates/plate-rules.js';
@@ -19,30 +22,29 @@ export interface SearchApiDeps {
   places: Place[];
   timeZone: string;
   windowMinutes: number;
-  /** name → token; empty means the API is open (only on a box nobody else can reach). */
-  tokens: Array<{ name: string; token: string }>;
+  version: string;
 }
 
-class BadRequest extends Error {}
+export class BadRequest extends Error {}
 
-export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps): void {
-  const who = new WeakMap<FastifyRequest, string>();
+// The filter the page sends back after an officer removed a chip or picked a quick filter: the same shape
+// /api/search answers with, checked field by field so a bad one is named.
+const FilterSchema = z.object({
+  labels: z.array(z.string().max(40)).max(20).default([]),
+  colours: z.array(z.object({ colour: z.enum(PALETTE), part: z.enum(['any', 'upper', 'lower']).default('any') })).max(12).default([]),
+  places: z.array(z.object({ kind: z.enum(['camera', 'location', 'zone']), name: z.string().max(200), camera: z.string().max(200).optional() })).max(50).default([]),
+  time: z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), around: z.iso.datetime({ offset: true }).optional() }).nullable().default(null),
+  plate: z.string().max(20).nullable().default(null),
+  unknown: z.array(z.string().max(100)).max(50).default([]),
+});
+const SearchBody = z.object({
+  filter: FilterSchema,
+  query: z.string().max(500).optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+  cursor: z.string().max(500).optional(),
+});
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/') || deps.tokens.length === 0) return;
-    const header = request.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    const match = deps.tokens.find((t) => {
-      const want = Buffer.from(t.token);
-      return want.length === given.length && timingSafeEqual(want, given);
-    });
-    if (!match) {
-      reply.header('www-authenticate', 'Bearer realm="vigil"');
-      return reply.code(401).send({ error: 'a valid bearer token is required (Authorization: Bearer <token>)' });
-    }
-    who.set(request, match.name);
-  });
-
+export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, auth: ApiAuth): void {
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
     const status = err instanceof BadRequest ? 400 : (err.statusCode ?? 500);
     if (status >= 500) app.log.error({ err }, 'api request failed');
@@ -69,8 +71,21 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
     if (text.length > 500) throw new BadRequest('q is longer than 500 characters');
     const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
     const result = page(filter, q, 'closest');
-    deps.audit.write({ who: who.get(request) ?? 'anonymous', via: 'api', query: text, results: result.events.length, from: request.ip });
+    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: text, results: result.events.length, from: request.ip });
     return { query: text, filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
+  });
+
+  // The same search with a filter the page edited (chips removed, quick filters added) instead of words.
+  app.post('/api/search', async (request) => {
+    const parsed = SearchBody.safeParse(request.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new BadRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
+    }
+    const { filter, query, limit, cursor } = parsed.data;
+    const result = page(filter as SearchFilter, { limit: limit === undefined ? undefined : String(limit), cursor }, 'closest');
+    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: query ?? '', filter, results: result.events.length, from: request.ip });
+    return { query: query ?? '', filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
 
   app.get('/api/events', async (request) => {
@@ -94,7 +109,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
     };
     // A listing by field is newest first, whatever the time range.
     const result = page(filter, q, 'newest');
-    deps.audit.write({ who: who.get(request) ?? 'anonymous', via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
+    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
     return { events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
 
@@ -113,10 +128,32 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps):
     const ref = event[which];
     const file = ref ? deps.snapshots.resolve(ref) : undefined;
     if (!ref || !file || !existsSync(file)) throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
-    deps.audit.write({ who: who.get(request) ?? 'anonymous', via: 'api', query: `snapshot ${which} of event ${event.id}`, results: 1, from: request.ip });
+    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `snapshot ${which} of event ${event.id}`, results: 1, from: request.ip });
     reply.header('content-type', 'image/jpeg').header('x-content-sha256', ref.sha256);
     return reply.send(createReadStream(file));
   };
   app.get('/api/events/:id/snapshot.jpg', sendSnapshot('frame'));
   app.get('/api/events/:id/crop.jpg', sendSnapshot('crop'));
+
+  // Evidence export: a zip an officer hands to an investigator. Refused (409) when a snapshot no longer
+  // matches its capture hash; every export, and its own hash, goes to the audit log.
+  app.get('/api/events/:id/evidence.zip', async (request, reply) => {
+    const event = eventOf(request);
+    const who = auth.nameOf(request);
+    let pack;
+    try {
+      pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone });
+    } catch (err) {
+      if (!(err instanceof EvidenceTamperedError)) throw err;
+      deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: err.message, event: event.id, results: 0, from: request.ip });
+      throw Object.assign(new Error(err.message), { statusCode: 409 });
+    }
+    deps.audit.write({ who, via: 'api', action: 'evidence export', query: pack.fileName, event: event.id, sha256: pack.sha256, results: 1, from: request.ip });
+    return reply
+      .header('content-type', 'application/zip')
+      .header('content-disposition', `attachment; filename="${pack.fileName}"`)
+      .header('x-content-sha256', pack.sha256)
+      .header('cache-control', 'no-store')
+      .send(Buffer.from(pack.zip.buffer, pack.zip.byteOffset, pack.zip.byteLength));
+  });
 }

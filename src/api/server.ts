@@ -1,9 +1,13 @@
-// The HTTP server: /metrics for Prometheus and /healthz for operations (later issues add the search API
-// and the web page here).
+// The HTTP server: /metrics for Prometheus, /healthz for operations, the officers' API under /api and
+// their web page at /.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
+import type { LiveView } from '../live/live-view.js';
+import { ApiAuth, type ApiToken } from './auth.js';
+import { registerCameraRoutes } from './camera-routes.js';
+import { registerLiveRoutes } from './live-routes.js';
 import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
 
 export interface ApiDeps {
@@ -12,10 +16,15 @@ export interface ApiDeps {
   logger: Logger;
   version: string;
   startedAt: number;
-  search?: SearchApiDeps;
+  search?: SearchApiDeps & {
+    /** name → token; empty means the API is open (only on a box nobody else can reach). */
+    tokens: ApiToken[];
+    live?: LiveView;
+    labels: readonly string[];
+  };
 }
 
-export function buildApi(deps: ApiDeps): FastifyInstance {
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Requests log at info; at warn only failures reach the log (Prometheus scrapes every few seconds).
     loggerInstance: deps.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
@@ -50,6 +59,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     };
   });
 
-  if (deps.search) registerSearchRoutes(app, deps.search);
+  if (deps.search) {
+    const auth = new ApiAuth(deps.search.tokens, deps.search.audit);
+    auth.register(app);
+    registerSearchRoutes(app, deps.search, auth);
+    registerCameraRoutes(app, {
+      cameras: deps.cameras, store: deps.search.store, timeZone: deps.search.timeZone, live: deps.search.live !== undefined, version: deps.version, labels: deps.search.labels,
+    });
+    if (deps.search.live) await registerLiveRoutes(app, deps.search.live);
+  }
   return app;
 }

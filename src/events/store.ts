@@ -241,6 +241,12 @@ export class EventStore {
     return (this.db.prepare(sql).get(...(kind ? [kind] : [])) as { n: number }).n;
   }
 
+  /** Events per camera that started at or after `sinceMs` (the cameras page's "events today"). */
+  countByCamera(sinceMs: number): Map<string, number> {
+    const rows = this.db.prepare('SELECT camera, COUNT(*) AS n FROM events WHERE start_ms >= ? GROUP BY camera').all(sinceMs) as Array<{ camera: string; n: number }>;
+    return new Map(rows.map((r) => [r.camera, r.n]));
+  }
+
   /** The store's own files on disk, in bytes (database, WAL). */
   databaseBytes(): number {
     let total = 0;

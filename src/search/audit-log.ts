@@ -10,6 +10,11 @@ export interface AuditEntry {
   results: number;
   from?: string;
   action?: string;
+  /** An edited filter searched by the page, as it was sent. */
+  filter?: unknown;
+  /** The event an export or an image was of, and the export's own hash. */
+  event?: number;
+  sha256?: string;
 }
 
 export class AuditLog {

@@ -53,7 +53,8 @@ const json = async (url: string): Promise<Record<string, any>> => (await get(url
 
 describe('the API', () => {
   it('refuses every /api route without the right token, and leaves /metrics and /healthz open', async () => {
-    for (const url of ['/api/search?q=car', '/api/events', `/api/events/${ids[0]}`, `/api/events/${ids[0]}/snapshot.jpg`, `/api/events/${ids[0]}/crop.jpg`]) {
+    for (const url of ['/api/search?q=car', '/api/events', `/api/events/${ids[0]}`, `/api/events/${ids[0]}/snapshot.jpg`, `/api/events/${ids[0]}/crop.jpg`,
+      `/api/events/${ids[0]}/evidence.zip`, '/api/cameras', '/api/info', '/api/live/market-east']) {
       const none = await get(url, null);
       expect(none.status, url).toBe(401);
       expect(none.headers.get('www-authenticate')).toContain('Bearer');
@@ -83,6 +84,35 @@ describe('the API', () => {
     expect((await get('/api/events/999999')).status).toBe(404);
     const audit = readFileSync(path.join(data, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(audit.some((a) => a.via === 'api' && a.who === 'default' && a.query === '集市 红色摩托车 下午两点' && a.results === 1)).toBe(true);
+  });
+
+  it('signs a browser in with the token: an HMAC session cookie that a forger cannot make or stretch', async () => {
+    const signIn = (body: unknown) => fetch(`${daemon.address}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await signIn({ token: 'nope' })).status).toBe(401);
+    const ok = await signIn({ token });
+    expect(ok.status).toBe(200);
+    const setCookie = ok.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^vigil_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    const cookie = setCookie.split(';')[0]!;
+    const withCookie = (c: string, init: RequestInit = {}) => fetch(`${daemon.address}/api/cameras`, { ...init, headers: { cookie: c, ...(init.headers ?? {}) } });
+    expect((await withCookie(cookie)).status).toBe(200);
+    const [name, expires, mac] = cookie.slice('vigil_session='.length).split('.') as [string, string, string];
+    // Pushing the expiry out, or flipping the MAC, or naming another token: all refused.
+    expect((await withCookie(`vigil_session=${name}.${Number(expires) + 86_400_000}.${mac}`)).status).toBe(401);
+    expect((await withCookie(`vigil_session=${name}.${expires}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`)).status).toBe(401);
+    expect((await withCookie(`vigil_session=${Buffer.from('admin').toString('base64url')}.${expires}.${mac}`)).status).toBe(401);
+    // A search the page edits is a POST; from another origin the cookie does not count.
+    const post = (origin: string) => fetch(`${daemon.address}/api/search`, { method: 'POST', headers: { cookie, origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: { labels: ['motorcycle'], colours: [], places: [], time: null, plate: null, unknown: [] } }) });
+    expect((await post('http://evil.example')).status).toBe(403);
+    const same = await post(daemon.address);
+    expect(same.status).toBe(200);
+    expect(((await same.json()) as { events: Array<{ id: number }> }).events.map((e) => e.id)).toEqual([ids[0]]);
+    // A malformed filter names the field.
+    const bad = await fetch(`${daemon.address}/api/search`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: { colours: [{ colour: 'plaid' }] } }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^body\.filter\.colours\.0\.colour/);
   });
 
   it('answers bad parameters with 400 and a reason, never 500', async () => {

@@ -1,0 +1,52 @@
+// The cameras page's data: each camera's health as ingest sees it, and how many events it produced today
+// (the box's local day); and the box facts the page starts from. Camera URLs are never sent: they may
+// carry passwords.
+import type { FastifyInstance } from 'fastify';
+import { PALETTE } from '../attributes/colour.js';
+import type { EventStore } from '../events/store.js';
+import type { CameraStatus } from '../ingest/camera-supervisor.js';
+import { localDate, localInstant } from '../search/local-time.js';
+
+export interface CameraApiDeps {
+  cameras(): CameraStatus[];
+  store: EventStore;
+  timeZone: string;
+  /** Whether the live view is served (the page hides the button when it is not). */
+  live: boolean;
+  version: string;
+  /** The labels the detector reports (the page's label filter). */
+  labels: readonly string[];
+}
+
+export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps): void {
+  // What the page needs to know about the box once: its clock, its cameras, its vocabulary.
+  app.get('/api/info', async () => ({
+    version: deps.version,
+    time_zone: deps.timeZone,
+    live: deps.live,
+    labels: deps.labels,
+    colours: PALETTE,
+    cameras: deps.cameras().map((c) => ({ name: c.name, location: c.location })),
+  }));
+
+  app.get('/api/cameras', async () => {
+    const now = new Date();
+    const midnight = localInstant(localDate(now, deps.timeZone), 0, deps.timeZone);
+    const today = deps.store.countByCamera(midnight.getTime());
+    return {
+      now: now.toISOString(),
+      time_zone: deps.timeZone,
+      live: deps.live,
+      cameras: deps.cameras().map((c) => ({
+        name: c.name,
+        location: c.location,
+        state: c.state,
+        fps: Math.round(c.fps * 10) / 10,
+        last_frame_age_s: c.lastFrameAgeS === null ? null : Math.round(c.lastFrameAgeS * 10) / 10,
+        restarts: c.restarts,
+        last_error: c.lastError,
+        events_today: today.get(c.name) ?? 0,
+      })),
+    };
+  });
+}

@@ -1,0 +1,76 @@
+// An event packed as evidence: the images exactly as captured, the event record, and a SHA-256 manifest
+// in the format `sha256sum -c` checks. The snapshots are hashed again before they are packed: a file that
+// no longer matches the hash recorded at capture is refused, never exported as if it were intact.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { eventJson } from './event-json.js';
+import type { SnapshotWriter } from './snapshots.js';
+import type { StoredEvent } from './store.js';
+
+export interface EvidenceMeta {
+  exportedBy: string;
+  exportedAt: Date;
+  version: string;
+  /** The box it came from: investigators need to say where a file was obtained. */
+  host: string;
+  timeZone: string;
+}
+
+export interface EvidencePackage {
+  fileName: string;
+  zip: Uint8Array;
+  /** SHA-256 of the zip itself, for the audit log and the officer's notes. */
+  sha256: string;
+  files: Array<{ name: string; sha256: string; bytes: number }>;
+}
+
+export class EvidenceTamperedError extends Error {}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+export async function buildEvidence(event: StoredEvent, snapshots: SnapshotWriter, meta: EvidenceMeta): Promise<EvidencePackage> {
+  const stamp = new Date(event.start).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const folder = `vigil-event-${event.id}-${stamp}`;
+  const contents = new Map<string, Uint8Array>();
+
+  for (const which of ['frame', 'crop'] as const) {
+    const ref = event[which];
+    if (!ref) continue;
+    const file = snapshots.resolve(ref);
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (err) {
+      throw new EvidenceTamperedError(`event ${event.id}: the ${which} snapshot ${ref.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const actual = sha256(data);
+    if (actual !== ref.sha256) {
+      throw new EvidenceTamperedError(`event ${event.id}: the ${which} snapshot ${ref.path} no longer matches the SHA-256 recorded at capture (${ref.sha256}, now ${actual})`);
+    }
+    contents.set(`${which}.jpg`, data);
+  }
+
+  const record = {
+    event: eventJson(event),
+    export: {
+      exported_by: meta.exportedBy,
+      exported_at: meta.exportedAt.toISOString(),
+      host: meta.host,
+      vigil_version: meta.version,
+      time_zone: meta.timeZone,
+      note: 'frame.jpg and crop.jpg are byte-identical to the files written at capture; their SHA-256 equal event.snapshots.*.sha256.',
+    },
+  };
+  contents.set('event.json', strToU8(JSON.stringify(record, null, 2) + '\n'));
+
+  const files = [...contents].map(([name, data]) => ({ name, sha256: sha256(data), bytes: data.length }));
+  const manifest = files.map((f) => `${f.sha256}  ${f.name}\n`).join('');
+  contents.set('SHA256SUMS', strToU8(manifest));
+
+  const tree: Zippable = {};
+  // JPEGs do not compress; storing them keeps the export fast and the bytes recognisable inside the zip.
+  for (const [name, data] of contents) tree[`${folder}/${name}`] = [data, { level: name.endsWith('.jpg') ? 0 : 6, mtime: meta.exportedAt }];
+  const zip = zipSync(tree);
+  return { fileName: `${folder}.zip`, zip, sha256: sha256(zip), files };
+}
