@@ -153,6 +153,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       windowMinutes: config.search.window_minutes,
       tokens: apiTokens(config, logger),
       version: VERSION,
+      web: true,
       live,
       labels: config.detector.classes,
     },

@@ -9,6 +9,7 @@ import { ApiAuth, type ApiToken } from './auth.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
+import { registerWebRoutes } from './web-routes.js';
 
 export interface ApiDeps {
   metrics: VigilMetrics;
@@ -19,6 +20,8 @@ export interface ApiDeps {
   search?: SearchApiDeps & {
     /** name → token; empty means the API is open (only on a box nobody else can reach). */
     tokens: ApiToken[];
+    /** Serve the web page at / (needs the built page). */
+    web: boolean;
     live?: LiveView;
     labels: readonly string[];
   };
@@ -67,6 +70,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       cameras: deps.cameras, store: deps.search.store, timeZone: deps.search.timeZone, live: deps.search.live !== undefined, version: deps.version, labels: deps.search.labels,
     });
     if (deps.search.live) await registerLiveRoutes(app, deps.search.live);
+    if (deps.search.web) registerWebRoutes(app);
   }
   return app;
 }
