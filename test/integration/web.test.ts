@@ -1,0 +1,380 @@
+// The officers' web page in a real browser (Debian's Chromium via playwright-core) against a real daemon
+// on a store filled with known events: sign-in, search in English and Chinese, chips, the event view,
+// evidence export with its hashes, the cameras list and the live view with its transcoder's life.
+// Screenshots of every main screen go to test-artifacts/web/ for people to look at.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { unzipSync } from 'fflate';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventStore, type SnapshotRef } from '../../src/events/store.js';
+import { artifact, launchChromium } from '../harness/browser.js';
+import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
+import { debianMedia } from '../harness/media-paths.js';
+import { testsrcClip } from '../harness/media.js';
+import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
+import { sleep, waitFor } from '../harness/wait.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-web-'));
+const data = path.join(dir, 'data');
+const TZ = 'Asia/Shanghai';
+let daemon: DaemonProcess;
+let rtsp: RtspServerProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let token: string;
+const ids = { redMoto: 0, blueMoto: 0, schoolMoto: 0, person: 0, plate: 0 };
+const hashes: Record<string, SnapshotRef> = {};
+
+/** A real photo as the event's 640x360 frame and its close-up, written where the daemon finds snapshots. */
+async function snapshot(name: string, photo: string, box: [number, number, number, number]): Promise<{ frame: SnapshotRef; crop: SnapshotRef }> {
+  const folder = path.join(data, 'snapshots', 'web');
+  mkdirSync(folder, { recursive: true });
+  const frame = await sharp(debianMedia(photo)).resize(640, 360, { fit: 'cover' }).jpeg({ quality: 85 }).toBuffer();
+  const [x1, y1, x2, y2] = box;
+  const crop = await sharp(frame).extract({ left: x1, top: y1, width: x2 - x1, height: y2 - y1 }).jpeg({ quality: 90 }).toBuffer();
+  const ref = (file: string, bytes: Buffer): SnapshotRef => {
+    writeFileSync(path.join(folder, file), bytes);
+    return { path: `web/${file}`, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  };
+  return { frame: ref(`${name}-frame.jpg`, frame), crop: ref(`${name}-crop.jpg`, crop) };
+}
+
+beforeAll(async () => {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date());
+  const at = (hhmm: string) => Date.parse(`${today}T${hhmm}:00+08:00`);
+  const store = EventStore.open(data, { flushMs: 1 });
+  const moto = await snapshot('moto', 'motorcycle_left.png', [150, 60, 500, 330]);
+  const person = await snapshot('person', 'astronaut.png', [200, 20, 460, 360]);
+  const car = await snapshot('car', 'messi5.jpg', [100, 100, 400, 300]);
+  Object.assign(hashes, { motoFrame: moto.frame, motoCrop: moto.crop });
+  const path1: Array<[number, number, number]> = [[at('14:05'), 90, 300], [at('14:05') + 2000, 200, 260], [at('14:05') + 4000, 320, 230], [at('14:05') + 6000, 430, 215]];
+  ids.redMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.91, start: at('14:05'), end: at('14:06'),
+    box: [150, 60, 500, 330], path: path1, zones: ['north gate'], attributes: { colour: { colour: 'red', confidence: 0.82 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
+  ids.blueMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.77, start: at('14:20'), end: at('14:21'),
+    box: [150, 60, 500, 330], attributes: { colour: { colour: 'blue', confidence: 0.7 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
+  ids.schoolMoto = (await store.insert({ kind: 'object', camera: 'school-gate', location: 'school gate', label: 'motorcycle', score: 0.8, start: at('14:02'), end: at('14:03'),
+    box: [150, 60, 500, 330], attributes: { colour: { colour: 'red', confidence: 0.75 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
+  ids.person = (await store.insert({ kind: 'object', camera: 'school-gate', location: 'school gate', label: 'person', score: 0.88, start: at('09:10'), end: at('09:11'),
+    box: [200, 20, 460, 360], attributes: { upper_colour: { colour: 'white', confidence: 0.8 }, lower_colour: { colour: 'black', confidence: 0.6 } }, frame: person.frame, crop: person.crop, frameSize: [640, 360] })).id;
+  const chars = [...'贵F12345'].map((char, i) => ({ char, confidence: i === 6 ? 0.55 : 0.95, alternatives: i === 6 ? [{ char: 'S', confidence: 0.4 }] : [] }));
+  ids.plate = (await store.insert({ kind: 'plate', camera: 'market-east', location: 'market', label: 'car', score: 0.89, start: at('15:00'), end: at('15:00'), box: [100, 100, 400, 300],
+    attributes: { plate: { text: '贵F12345', confidence: 0.89, chars, colour: 'blue', reads: 4 }, vehicle_colour: { colour: 'white', confidence: 0.7 } }, frame: car.frame, crop: car.crop, frameSize: [640, 360] })).id;
+  store.close();
+
+  const clip = await testsrcClip(640, 360, 25, 10);
+  rtsp = await startRtspServer([{ name: 'market', file: clip, fps: 25 }]);
+  const file = path.join(dir, 'vigil.yaml');
+  // The live camera's whole picture is masked for motion: the daemon ingests it but adds no events, so the
+  // store holds exactly the events above.
+  writeFileSync(file, `data_dir: ./data
+time_zone: ${TZ}
+cameras:
+  - { name: market-east, url: "${rtsp.url('market')}", location: market, aliases: [集市], zones: [{ name: north gate, polygon: [[0,0],[1,0],[1,1]] }],
+      motion_mask: [[[0,0],[1,0],[1,1],[0,1]]], detect: { width: 320, height: 180, fps: 2 } }
+  - { name: school-gate, url: "rtsp://127.0.0.1:${await closedPort()}/x", location: school gate, aliases: [学校, 校门] }
+api: { port: 0 }
+bus: { publish: null }
+plates: { enabled: false }
+`);
+  daemon = await startDaemonProcess(['--config', file]);
+  token = readFileSync(path.join(data, 'api-token'), 'utf8').trim();
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-GB', acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await daemon?.stop();
+  await rtsp?.stop();
+});
+
+const cardIds = async (p: Page = page) =>
+  (await p.locator('.grid .card a').evaluateAll((links) => links.map((a) => Number(a.getAttribute('href')!.split('/').pop())))).sort((a, b) => a - b);
+const chips = (p: Page = page) => p.locator('.chip').allInnerTexts();
+const auditLines = () => readFileSync(path.join(data, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('the web page', () => {
+  it('asks for the token, refuses a wrong one, and signs in with the right one', async () => {
+    await page.goto(daemon.address);
+    await page.getByLabel('Access token').waitFor();
+    await page.screenshot({ path: artifact('01-sign-in.png') });
+    await page.getByLabel('Access token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#sign-in-error').innerText()).toContain('not valid');
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('What did the witness see?').waitFor();
+    // The session is a cookie the page cannot read (HttpOnly), and the API answers through it.
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'vigil_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(auditLines().some((a) => a.action === 'sign-in' && a.who === 'default')).toBe(true);
+    expect(auditLines().some((a) => a.action === 'sign-in refused')).toBe(true);
+  }, 60_000);
+
+  it('searches in English, shows what it understood as chips, and ranks the right events', async () => {
+    await page.getByLabel('What did the witness see?').fill('red motorbike at market 14:00');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => cardIds()).toEqual([ids.redMoto]);
+    const shown = await chips();
+    expect(shown.join(' | ')).toMatch(/Object\s*motorcycle/i);
+    expect(shown.join(' | ')).toMatch(/Colour\s*red/i);
+    expect(shown.join(' | ')).toMatch(/Place\s*market/i);
+    expect(shown.join(' | ')).toMatch(/Time\s+[^|]*around 14:00/i);
+    expect(await page.locator('.summary').innerText()).toContain('closest to 14:00');
+    // The card carries what an officer scans for: time, camera and place, label, colour.
+    const card = await page.locator('.grid .card').first().innerText();
+    expect(card).toContain('14:05:00');
+    expect(card).toContain('market-east · market · north gate');
+    expect(card).toMatch(/motorcycle/i);
+    expect(card).toMatch(/red/);
+    await expect.poll(() => page.locator('.grid img').first().evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    await page.screenshot({ path: artifact('02-search-en.png') });
+  }, 30_000);
+
+  it('removes a chip by keyboard and searches again without it', async () => {
+    const remove = page.getByRole('button', { name: 'Remove filter: Colour red' });
+    await remove.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => cardIds()).toEqual([ids.redMoto, ids.blueMoto].sort((a, b) => a - b));
+    expect((await chips()).join(' | ')).not.toMatch(/Colour/i);
+    expect(decodeURIComponent(new URL(page.url()).hash)).toContain('"colours":[]');
+    // The edited search survives a reload: the link is the search.
+    await page.reload();
+    await expect.poll(() => cardIds()).toEqual([ids.redMoto, ids.blueMoto].sort((a, b) => a - b));
+    // A quick filter narrows the same way: the camera list.
+    await page.getByLabel('Camera', { exact: true }).selectOption('school-gate');
+    await expect.poll(() => cardIds()).toEqual([ids.schoolMoto]);
+    expect((await chips()).join(' | ')).toMatch(/Camera\s*school-gate/i);
+    expect((await chips()).join(' | ')).not.toMatch(/Place/i);
+    await page.getByLabel('Object', { exact: true }).selectOption('person');
+    await expect.poll(() => cardIds()).toEqual([]);
+    expect(await page.locator('.summary').innerText()).toContain('No events match');
+    await page.getByRole('button', { name: 'Remove filter: Time' }).click();
+    await expect.poll(() => cardIds()).toEqual([ids.person]);
+  }, 30_000);
+
+  it('switches to Chinese and searches in Chinese', async () => {
+    await page.getByRole('button', { name: 'Switch to Chinese' }).click();
+    await page.getByLabel('目击者看到了什么？').waitFor();
+    expect(await page.evaluate('document.documentElement.lang')).toBe('zh-CN');
+    await page.getByLabel('目击者看到了什么？').fill('集市 红色摩托车 下午两点');
+    await page.getByRole('button', { name: '检索', exact: true }).click();
+    await expect.poll(() => cardIds()).toEqual([ids.redMoto]);
+    expect((await chips()).join(' | ')).toMatch(/颜色\s*红色/);
+    expect((await chips()).join(' | ')).toMatch(/目标\s*摩托车/);
+    await page.screenshot({ path: artifact('03-search-zh.png') });
+    // A word it does not know is shown, not dropped.
+    await page.getByLabel('目击者看到了什么？').fill('红色 摩托车 飞碟');
+    await page.getByRole('button', { name: '检索', exact: true }).click();
+    await expect.poll(async () => (await chips()).join(' | ')).toMatch(/未识别\s*飞碟/);
+    await page.getByRole('button', { name: '切换到英文' }).click();
+    await page.getByLabel('What did the witness see?').waitFor();
+  }, 30_000);
+
+  it('opens an event: frame with the path, close-up, facts and capture hashes', async () => {
+    await page.goto(`${daemon.address}/#/search?q=${encodeURIComponent('red motorbike at market 14:00')}`);
+    await expect.poll(() => cardIds()).toEqual([ids.redMoto]);
+    await page.locator('.grid .card a').first().click();
+    await page.locator('#event-title').waitFor();
+    expect(await page.locator('#event-title').innerText()).toBe('motorcycle · red');
+    for (const sel of ['.frame img', '.crop img']) {
+      await expect.poll(() => page.locator(sel).evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { message: sel }).toBeGreaterThan(0);
+    }
+    expect(await page.locator('.frame img').getAttribute('alt')).toContain('market-east');
+    // The path is drawn over the frame, in the frame's own pixel coordinates.
+    expect(await page.locator('.path-overlay').getAttribute('viewBox')).toBe('0 0 640 360');
+    expect(await page.locator('.path-overlay polyline').first().getAttribute('points')).toBe('90,300 200,260 320,230 430,215');
+    const facts = await page.locator('.event-facts').innerText();
+    expect(facts).toContain('north gate');
+    expect(facts).toContain('91%');
+    expect(facts).toContain('1 min 0 s');
+    expect(facts).toContain(hashes.motoFrame!.sha256);
+    expect(facts).toContain(hashes.motoCrop!.sha256);
+    await page.screenshot({ path: artifact('04-event.png'), fullPage: true });
+    // The path can be hidden to see what it covers.
+    await page.getByLabel('Show path').uncheck();
+    expect(await page.locator('.path-overlay').getAttribute('class')).toContain('hidden');
+  }, 30_000);
+
+  it('shows a plate reading character by character with alternatives', async () => {
+    await page.goto(`${daemon.address}/#/event/${ids.plate}`);
+    await page.locator('.plate-reading').waitFor();
+    expect(await page.locator('.plate.big').innerText()).toBe('贵F·12345');
+    const rows = await page.locator('.plate-chars tbody tr').allInnerTexts();
+    expect(rows).toHaveLength(7);
+    expect(rows[0]).toMatch(/贵\s+95%/);
+    expect(rows[6]).toMatch(/5\s+55%\s+S 40%/);
+    expect(await page.locator('.plate-chars tbody tr.doubtful').count()).toBe(1);
+    await page.screenshot({ path: artifact('05-plate.png'), fullPage: true });
+  }, 30_000);
+
+  it('exports evidence: a zip whose manifest matches its files and the capture hashes, logged in the audit', async () => {
+    await page.goto(`${daemon.address}/#/event/${ids.redMoto}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export evidence (.zip)' }).click()]);
+    const zipFile = path.join(dir, download.suggestedFilename());
+    await download.saveAs(zipFile);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^vigil-event-${ids.redMoto}-\\d{8}T\\d{6}Z\\.zip$`));
+    const zipBytes = readFileSync(zipFile);
+    const files = unzipSync(zipBytes);
+    const names = Object.keys(files).map((n) => n.split('/').pop()).sort();
+    expect(names).toEqual(['SHA256SUMS', 'crop.jpg', 'event.json', 'frame.jpg']);
+    // Check it as an investigator would: unpack and run sha256sum -c on the manifest.
+    const out = path.join(dir, 'unzipped');
+    for (const [name, bytes] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
+      writeFileSync(path.join(out, name), bytes);
+    }
+    const folder = path.join(out, readdirSync(out)[0]!);
+    expect(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: folder, encoding: 'utf8' })).toBe('frame.jpg: OK\ncrop.jpg: OK\nevent.json: OK\n');
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    expect(sha(readFileSync(path.join(folder, 'frame.jpg')))).toBe(hashes.motoFrame!.sha256);
+    expect(sha(readFileSync(path.join(folder, 'crop.jpg')))).toBe(hashes.motoCrop!.sha256);
+    const record = JSON.parse(readFileSync(path.join(folder, 'event.json'), 'utf8'));
+    expect(record.event).toMatchObject({ id: ids.redMoto, label: 'motorcycle', camera: 'market-east' });
+    expect(record.export.exported_by).toBe('default');
+    const logged = auditLines().filter((a) => a.action === 'evidence export' && a.event === ids.redMoto);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ who: 'default', sha256: sha(zipBytes) });
+  }, 30_000);
+
+  it('refuses to export an event whose snapshot changed since capture', async () => {
+    const frame = path.join(data, 'snapshots', hashes.motoFrame!.path);
+    const original = readFileSync(frame);
+    try {
+      writeFileSync(frame, Buffer.concat([original, Buffer.from('tampered')]));
+      const response = await page.request.get(`${daemon.address}/api/events/${ids.redMoto}/evidence.zip`);
+      expect(response.status()).toBe(409);
+      expect((await response.json()).error).toContain('no longer matches');
+      expect(auditLines().some((a) => a.action === 'evidence export refused' && a.event === ids.redMoto)).toBe(true);
+    } finally {
+      writeFileSync(frame, original);
+    }
+  });
+
+  it('lists the cameras with state, fps, last frame age and events today', async () => {
+    await page.getByRole('link', { name: 'Cameras' }).click();
+    await page.locator('.camera-table tbody tr').first().waitFor();
+    const row = (name: string) => page.locator('.camera-table tbody tr', { has: page.locator(`th:text-is("${name}")`) });
+    await expect.poll(() => row('market-east').locator('.badge').innerText(), { timeout: 20_000 }).toBe('Up');
+    await expect.poll(() => row('school-gate').locator('.badge').innerText(), { timeout: 20_000 }).toMatch(/Down|Starting/);
+    const market = await row('market-east').innerText();
+    expect(market).toMatch(/market/);
+    // Events today: the three at market-east in the store.
+    expect(await row('market-east').locator('td[data-label="Events today"]').innerText()).toBe('3');
+    expect(await row('school-gate').locator('td[data-label="Events today"]').innerText()).toBe('2');
+    await expect.poll(async () => Number(await row('market-east').locator('td[data-label="Frames/s"]').innerText()), { timeout: 15_000 }).toBeGreaterThan(0.5);
+    expect(await row('market-east').locator('td[data-label="Last frame"]').innerText()).toMatch(/s ago/);
+    await page.screenshot({ path: artifact('06-cameras.png') });
+  }, 40_000);
+
+  it('plays a camera live, and the transcoder stops when the last viewer leaves', async () => {
+    const transcoders = () => ffmpegChildren(daemon.child.pid!).filter((c) => c.cmd.includes('mpeg1video'));
+    expect(transcoders()).toEqual([]);
+    await page.getByRole('link', { name: 'Watch market-east live' }).click();
+    await page.locator('.live-canvas').waitFor();
+    await expect.poll(async () => Number(await page.locator('.live-canvas').getAttribute('data-frames')), { timeout: 20_000 }).toBeGreaterThan(10);
+    expect(transcoders()).toHaveLength(1);
+    const pid = transcoders()[0]!.pid;
+    // Frames arrive: the picture changes (the test pattern moves).
+    const first = await page.locator('.live-canvas').screenshot();
+    await sleep(1000);
+    const second = await page.locator('.live-canvas').screenshot();
+    expect(first.equals(second)).toBe(false);
+    expect(await page.locator('.live-state').innerText()).toMatch(/^Live/);
+    await page.screenshot({ path: artifact('07-live.png') });
+    await page.getByRole('link', { name: 'Close live view' }).click();
+    await page.locator('.camera-table').waitFor();
+    await waitFor('the live transcoder to exit', () => !alive(pid), 10_000);
+    expect(transcoders()).toEqual([]);
+    // A camera that does not answer says so, and why, instead of a black box.
+    await page.goto(`${daemon.address}/#/live/school-gate`);
+    await expect.poll(() => page.locator('.live-state').innerText(), { timeout: 15_000 }).toMatch(/Connecting to the camera… \(.*refused/i);
+    await page.goto(`${daemon.address}/#/cameras`);
+    await waitFor('no live transcoder left', () => transcoders().length === 0, 10_000);
+  }, 60_000);
+
+  it('works on a phone: no sideways scrolling, cameras as cards', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    try {
+      const p = await phone.newPage();
+      await p.goto(daemon.address);
+      // The browser's language picks Chinese before anyone chooses.
+      await p.getByLabel('访问令牌').fill(token);
+      await p.getByRole('button', { name: '登录' }).click();
+      await p.getByLabel('目击者看到了什么？').fill('集市 摩托车 下午两点');
+      await p.getByRole('button', { name: '检索', exact: true }).click();
+      await expect.poll(() => cardIds(p)).toEqual([ids.redMoto, ids.blueMoto].sort((a, b) => a - b));
+      const overflow = () => p.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await p.screenshot({ path: artifact('08-phone-search.png') });
+      await p.goto(`${daemon.address}/#/event/${ids.plate}`);
+      await p.locator('.plate-reading').waitFor();
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await p.screenshot({ path: artifact('09-phone-event.png'), fullPage: true });
+      await p.goto(`${daemon.address}/#/cameras`);
+      await p.locator('.camera-table tbody tr').first().waitFor();
+      expect(await p.locator('.camera-table thead').isVisible()).toBe(false);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await p.screenshot({ path: artifact('10-phone-cameras.png') });
+    } finally {
+      await phone.close();
+    }
+  }, 60_000);
+
+  it('labels every control and describes every image', async () => {
+    for (const hash of ['#/search?q=red', `#/event/${ids.plate}`, '#/cameras']) {
+      await page.goto(`${daemon.address}/${hash}`);
+      await page.locator('main > *').first().waitFor();
+      await sleep(300);
+      const unlabelled = await page.evaluate<string[]>(`[...document.querySelectorAll('input, select')]
+        .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`);
+      expect(unlabelled, hash).toEqual([]);
+      const unnamedButtons = await page.evaluate<string[]>(`[...document.querySelectorAll('button, a')]
+        .filter((el) => !(el.textContent || '').trim() && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`);
+      expect(unnamedButtons, hash).toEqual([]);
+      expect(await page.locator('img:not([alt])').count(), hash).toBe(0);
+    }
+  }, 30_000);
+
+  it('signs out, after which the API refuses the old page', async () => {
+    await page.goto(`${daemon.address}/#/search`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Access token').waitFor();
+    expect((await context.cookies()).find((c) => c.name === 'vigil_session')).toBeUndefined();
+    expect((await page.request.get(`${daemon.address}/api/cameras`)).status()).toBe(401);
+  }, 30_000);
+});
+
+function ffmpegChildren(parent: number): Array<{ pid: number; cmd: string }> {
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      out.push({ pid: Number(entry), cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    // A zombie still answers kill(0); its state letter says it is gone.
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
