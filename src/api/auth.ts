@@ -48,7 +48,7 @@ export class ApiAuth {
         return reply.code(401).send({ error: 'sign in first: a valid bearer token (Authorization: Bearer <token>) or session is required' });
       }
       // A cookie rides along on requests other sites make; refuse changes that come from another origin.
-      if (request.method !== 'GET' && request.method !== 'HEAD' && !this.sameOrigin(request)) {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && !isSameOrigin(request)) {
         return reply.code(403).send({ error: 'cross-origin request refused' });
       }
     });
@@ -108,16 +108,6 @@ export class ApiAuth {
     return want.length === got.length && timingSafeEqual(want, got) ? name : undefined;
   }
 
-  private sameOrigin(request: FastifyRequest): boolean {
-    const origin = request.headers.origin;
-    if (!origin) return true; // not a browser, or a same-origin navigation that sends none
-    try {
-      return new URL(origin).host === request.headers.host;
-    } catch {
-      return false;
-    }
-  }
-
   private cookie(request: FastifyRequest, value: string, maxAgeS: number): string {
     // Secure only behind TLS: on the station LAN the page is plain HTTP and a Secure cookie would never return.
     const secure = request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
@@ -128,6 +118,17 @@ export class ApiAuth {
 function sessionValue(token: ApiToken, expires: number): string {
   const mac = createHmac('sha256', token.token).update(`vigil-session|${token.name}|${expires}`).digest('base64url');
   return `${Buffer.from(token.name).toString('base64url')}.${expires}.${mac}`;
+}
+
+/** False when a browser says the request comes from a page of another origin (it always says so on POST and WebSocket). */
+export function isSameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return true; // not a browser, or a same-origin navigation that sends none
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 export function readCookie(header: string | undefined, name: string): string | undefined {

@@ -4,8 +4,9 @@
 // Authentication is the /api onRequest hook's (src/api/auth.ts); the session cookie rides along on the
 // WebSocket upgrade, which is why the Origin is checked here.
 import websocket from '@fastify/websocket';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LIVE_CLOSE, type LiveView } from '../live/live-view.js';
+import { isSameOrigin } from './auth.js';
 
 interface CameraParams {
   camera: string;
@@ -18,7 +19,7 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView): 
   }
 
   app.get<{ Params: CameraParams }>('/api/live/:camera', { websocket: true }, (socket, request) => {
-    if (!sameOrigin(request)) {
+    if (!isSameOrigin(request)) {
       // Another site's page would be watching with the officer's session cookie.
       socket.close(LIVE_CLOSE.forbiddenOrigin, 'cross-origin live view refused');
       return;
@@ -32,14 +33,4 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView): 
     if (!status) return reply.code(404).send({ error: `unknown camera: ${request.params.camera}` });
     return status;
   });
-}
-
-function sameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (!origin) return true; // not a browser: browsers always send Origin on a WebSocket upgrade
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
 }
