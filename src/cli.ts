@@ -23,6 +23,9 @@ import { bundledFfmpegPath } from './ingest/ffmpeg.js';
 import { createLogger } from './log/logger.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
 
+/** SIGTERM to exit: systemd and docker send SIGKILL after 10 s. */
+const SHUTDOWN_DEADLINE_S = 9;
+
 const USAGE = `vigil ${VERSION}: edge video analytics
 
 usage:
@@ -236,6 +239,19 @@ async function run(configFile: string | undefined): Promise<number> {
     console.error(`vigil: ${(err as Error).message}`);
     return 1;
   }
+  // SIGHUP re-reads the same file; one reload at a time, and a bad file leaves the running config alone.
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      logger.info({ config: loaded.file }, 'SIGHUP: reloading the config');
+      try {
+        await daemon.reload(loadConfig(loaded.file));
+      } catch (err) {
+        logger.error({ err: (err as Error).message, config: loaded.file }, `config reload refused, still running the previous config: ${(err as Error).message}`);
+      }
+    });
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
@@ -244,7 +260,17 @@ async function run(configFile: string | undefined): Promise<number> {
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });
+  process.off('SIGHUP', reload);
+  // systemd and docker wait 10 s before SIGKILL: leave a little earlier, saying so, rather than be killed.
+  // The store is SQLite in WAL mode: whatever was committed survives either way.
+  const deadline = setTimeout(() => {
+    logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_S} s; exiting anyway`);
+    logger.flush();
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_S * 1000);
+  await reloading;
   await daemon.stop();
+  clearTimeout(deadline);
   logger.flush();
   return 0;
 }

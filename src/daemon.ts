@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server.js';
@@ -18,6 +19,7 @@ import { PlateService } from './plates/plate-service.js';
 import { AuditLog } from './search/audit-log.js';
 import { placesFromConfig } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
+import type { CameraConfig, VigilConfig } from './config/schema.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
 import { VigilMetrics } from './metrics/metrics.js';
@@ -30,6 +32,13 @@ export interface Daemon {
   /** http://host:port the API listens on. */
   readonly address: string;
   cameras(): CameraStatus[];
+  /**
+   * Applies a new config without a restart: cameras added, removed or changed are started, stopped or
+   * rebuilt, the others keep running untouched; search places, time zone, tokens and retention
+   * follow;
+   * settings read only at start are reported.
+   */
+  reload(next: LoadedConfig): Promise<ReloadSummary>;
   stop(): Promise<void>;
 }
 
@@ -81,16 +90,25 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     dropped: (camera) => metrics.dropped(camera, 'detector_busy'),
     inference: (seconds) => metrics.inference(seconds),
   });
+  // One unit per enabled camera: its ingest, pipeline and recorder, started and stopped together, so a
+  // reload can replace one camera without touching the others.
+  interface CameraUnit {
+    config: CameraConfig;
+    supervisor: CameraSupervisor;
+    pipeline: CameraPipeline;
+    recorder: EventRecorder;
+  }
+  const units = new Map<string, CameraUnit>();
   const supervisors = new Map<string, CameraSupervisor>();
-  const pipelines: CameraPipeline[] = [];
-  const recorders: EventRecorder[] = [];
-  for (const camera of config.cameras.filter((c) => c.enabled)) {
+  let current = config;
+
+  const createUnit = (camera: CameraConfig, settings: VigilConfig): CameraUnit => {
     metrics.registerCamera(camera.name);
     const supervisor = new CameraSupervisor(camera, {
       ffmpeg,
-      ingest: config.ingest,
-      inputArgs: config.ffmpeg.input_args,
-      decodeThreads: config.ffmpeg.decode_threads,
+      ingest: settings.ingest,
+      inputArgs: settings.ffmpeg.input_args,
+      decodeThreads: settings.ffmpeg.decode_threads,
       logger,
       observer: metrics,
     });
@@ -99,8 +117,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     });
     const pipeline = new CameraPipeline(
       camera,
-      config.motion,
-      config.tracker,
+      settings.motion,
+      settings.tracker,
       scheduler,
       recorder,
       {
@@ -110,13 +128,24 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
           logger.warn({ camera: name, err: err.message }, 'detection failed');
         },
       },
-      plates ? { service: plates, config: config.plates } : undefined,
+      plates ? { service: plates, config: settings.plates } : undefined,
     );
     supervisor.setConsumer((frame) => pipeline.onFrame(frame));
+    const unit = { config: camera, supervisor, pipeline, recorder };
+    units.set(camera.name, unit);
     supervisors.set(camera.name, supervisor);
-    pipelines.push(pipeline);
-    recorders.push(recorder);
-  }
+    return unit;
+  };
+
+  // Intake first, then the open events are ended and written: nothing the camera saw is lost.
+  const stopUnit = async (unit: CameraUnit): Promise<void> => {
+    await unit.supervisor.stop();
+    unit.pipeline.close();
+    scheduler.forget(unit.config.name);
+    await unit.recorder.settle();
+  };
+
+  for (const camera of config.cameras.filter((c) => c.enabled)) createUnit(camera, config);
   metrics.setPipelineSource({
     queueDepth: () => scheduler.depth,
     utilisation: () => scheduler.utilisation,
@@ -124,8 +153,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   });
   const retention = () => {
     const deleted = store.enforceRetention(
-      Date.now() - config.store.retention_days * 86_400_000,
-      config.store.max_disk_gb * 1e9,
+      Date.now() - current.store.retention_days * 86_400_000,
+      current.store.max_disk_gb * 1e9,
       snapshots.root,
     );
     if (deleted > 0) logger.info({ deleted }, 'retention removed old events');
@@ -137,27 +166,23 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   metrics.setStatusSource({ cameras: () => [...supervisors.values()].map((s) => ({ ...s.status(), pid: s.pid })) });
 
   // Live view transcodes from the camera itself with the configured ffmpeg, only while someone watches.
-  const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => config.cameras, logger, metrics });
-  const api: FastifyInstance = await buildApi({
-    metrics,
-    cameras,
-    logger,
+  const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => current.cameras, logger, metrics });
+  // The search API reads these at every request, so a reload can change them in place.
+  const tokens = apiTokens(config, logger);
+  const search = {
+    store,
+    snapshots,
+    audit: new AuditLog(config.data_dir),
+    places: placesFromConfig(config),
+    timeZone: config.time_zone,
+    windowMinutes: config.search.window_minutes,
+    tokens,
     version: VERSION,
-    startedAt,
-    search: {
-      store,
-      snapshots,
-      audit: new AuditLog(config.data_dir),
-      places: placesFromConfig(config),
-      timeZone: config.time_zone,
-      windowMinutes: config.search.window_minutes,
-      tokens: apiTokens(config, logger),
-      version: VERSION,
-      web: true,
-      live,
-      labels: config.detector.classes,
-    },
-  });
+    web: true,
+    live,
+    labels: config.detector.classes,
+  };
+  const api: FastifyInstance = await buildApi({ metrics, cameras, logger, version: VERSION, startedAt, search });
   let address: string;
   try {
     address = await api.listen({ host: config.api.host, port: config.api.port });
@@ -177,14 +202,86 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     store,
     address,
     cameras,
+    async reload(next: LoadedConfig): Promise<ReloadSummary> {
+      const summary = planReload(current, next.config, new Set(units.keys()));
+      await Promise.all([...summary.removed, ...summary.changed].map((name) => stopUnit(units.get(name)!)));
+      for (const name of summary.removed) {
+        units.delete(name);
+        supervisors.delete(name);
+        await metrics.unregisterCamera(name);
+      }
+      current = keepRestartOnly(current, next.config);
+      for (const name of [...summary.changed, ...summary.added]) {
+        createUnit(current.cameras.find((c) => c.name === name)!, current).supervisor.start();
+      }
+      search.places = placesFromConfig(current);
+      search.timeZone = current.time_zone;
+      search.windowMinutes = current.search.window_minutes;
+      tokens.splice(0, tokens.length, ...apiTokens(current, logger));
+      const restart = summary.restartRequired;
+      logger.info(
+        { config: next.file, ...summary, cameras: units.size },
+        `config reloaded: ${summary.added.length} cameras added, ${summary.removed.length} removed, ${summary.changed.length} changed, ${summary.unchanged.length} untouched` +
+          (restart.length ? `; ${restart.join(', ')} changed and take effect after a restart` : ''),
+      );
+      if (restart.length) logger.warn({ fields: restart }, `these settings need a restart to take effect: ${restart.join(', ')}`);
+      return summary;
+    },
     async stop() {
       clearInterval(retentionTimer);
-      await Promise.all([live.stop(), ...[...supervisors.values()].map((s) => s.stop())]);
-      for (const p of pipelines) p.close();
-      await Promise.all(recorders.map((r) => r.settle()));
+      // Intake stops first (cameras, live viewers); open events are ended and written; then the store is
+      // flushed and closed before the bus, so every event published is also on disk.
+      await Promise.all([live.stop(), ...[...units.values()].map(stopUnit)]);
       store.close();
       await Promise.all([bus?.close(), detector?.close(), plates?.close(), api.close()]);
       logger.info('vigil stopped');
     },
   };
+}
+
+export interface ReloadSummary {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+  /** Settings that changed but are only read at start (the process keeps the old values). */
+  restartRequired: string[];
+}
+
+/** Settings read once at start: a reload keeps their old values and says so. */
+const RESTART_ONLY = ['data_dir', 'api.host', 'api.port', 'bus', 'detector', 'ffmpeg.path', 'plates.enabled', 'plates.threads', 'store.flush_ms',
+  // pino's child loggers (one per camera, per stage) keep the level they were made with.
+  'log.level'] as const;
+/** Settings every camera's ingest and pipeline are built with: a change rebuilds every camera. */
+const CAMERA_WIDE = ['ingest', 'ffmpeg', 'motion', 'tracker', 'plates'] as const;
+
+function at(config: VigilConfig, key: string): unknown {
+  return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config);
+}
+
+export function planReload(before: VigilConfig, after: VigilConfig, running: ReadonlySet<string>): ReloadSummary {
+  const restartRequired = RESTART_ONLY.filter((key) => !isDeepStrictEqual(at(before, key), at(after, key)));
+  const kept = keepRestartOnly(before, after);
+  const everyCamera = CAMERA_WIDE.some((key) => !isDeepStrictEqual(at(before, key), at(kept, key)));
+  const wanted = new Map(kept.cameras.filter((c) => c.enabled).map((c) => [c.name, c]));
+  const previous = new Map(before.cameras.map((c) => [c.name, c]));
+  const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [], restartRequired };
+  for (const name of running) if (!wanted.has(name)) summary.removed.push(name);
+  for (const [name, camera] of wanted) {
+    if (!running.has(name)) summary.added.push(name);
+    else if (everyCamera || !isDeepStrictEqual(previous.get(name), camera)) summary.changed.push(name);
+    else summary.unchanged.push(name);
+  }
+  return summary;
+}
+
+/** `after`, with the restart-only settings as they were. */
+function keepRestartOnly(before: VigilConfig, after: VigilConfig): VigilConfig {
+  const merged = structuredClone(after);
+  for (const key of RESTART_ONLY) {
+    const parts = key.split('.');
+    const parent = parts.slice(0, -1).reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, merged as unknown as Record<string, unknown>);
+    parent[parts[parts.length - 1]!] = structuredClone(at(before, key));
+  }
+  return merged;
 }

@@ -22,6 +22,7 @@ export class ApiAuth {
   private readonly who = new WeakMap<FastifyRequest, string>();
 
   constructor(
+    /** Read at every request: the daemon replaces its contents on a config reload. */
     private readonly tokens: readonly ApiToken[],
     private readonly audit: AuditLog,
   ) {}

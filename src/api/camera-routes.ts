@@ -10,7 +10,8 @@ import { localDate, localInstant } from '../search/local-time.js';
 export interface CameraApiDeps {
   cameras(): CameraStatus[];
   store: EventStore;
-  timeZone: string;
+  /** Read at every request: a config reload may change it. */
+  timeZone: () => string;
   /** Whether the live view is served (the page hides the button when it is not). */
   live: boolean;
   version: string;
@@ -22,7 +23,7 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
   // What the page needs to know about the box once: its clock, its cameras, its vocabulary.
   app.get('/api/info', async () => ({
     version: deps.version,
-    time_zone: deps.timeZone,
+    time_zone: deps.timeZone(),
     live: deps.live,
     labels: deps.labels,
     colours: PALETTE,
@@ -31,11 +32,12 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
 
   app.get('/api/cameras', async () => {
     const now = new Date();
-    const midnight = localInstant(localDate(now, deps.timeZone), 0, deps.timeZone);
+    const zone = deps.timeZone();
+    const midnight = localInstant(localDate(now, zone), 0, zone);
     const today = deps.store.countByCamera(midnight.getTime());
     return {
       now: now.toISOString(),
-      time_zone: deps.timeZone,
+      time_zone: deps.timeZone(),
       live: deps.live,
       cameras: deps.cameras().map((c) => ({
         name: c.name,

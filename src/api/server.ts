@@ -62,15 +62,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     };
   });
 
-  if (deps.search) {
-    const auth = new ApiAuth(deps.search.tokens, deps.search.audit);
+  const search = deps.search;
+  if (search) {
+    const auth = new ApiAuth(search.tokens, search.audit);
     auth.register(app);
-    registerSearchRoutes(app, deps.search, auth);
+    registerSearchRoutes(app, search, auth);
     registerCameraRoutes(app, {
-      cameras: deps.cameras, store: deps.search.store, timeZone: deps.search.timeZone, live: deps.search.live !== undefined, version: deps.version, labels: deps.search.labels,
+      cameras: deps.cameras,
+      store: search.store,
+      timeZone: () => search.timeZone,
+      live: search.live !== undefined,
+      version: deps.version,
+      labels: search.labels,
     });
-    if (deps.search.live) await registerLiveRoutes(app, deps.search.live);
-    if (deps.search.web) registerWebRoutes(app);
+    if (search.live) await registerLiveRoutes(app, search.live);
+    if (search.web) registerWebRoutes(app);
   }
   return app;
 }

@@ -180,6 +180,20 @@ export class VigilMetrics implements CameraObserver {
     this.motionActiveGauge.set({ camera }, 0);
   }
 
+  /** Removes a camera's series (it left the config): a dashboard must not show a removed camera as down. */
+  async unregisterCamera(camera: string): Promise<void> {
+    const perCamera = [this.framesTotal, this.droppedTotal, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
+      this.detectionErrors, this.liveViewers, this.liveTranscoderStarts, this.liveChunksSkipped];
+    for (const metric of perCamera) {
+      for (const { labels } of (await metric.get()).values as Array<{ labels: Record<string, string | number> }>) {
+        if (labels.camera !== camera) continue;
+        // A histogram lists its buckets as series with `le`; the series itself is keyed without it.
+        const { le: _le, ...key } = labels;
+        (metric as { remove(labels: Record<string, string | number>): void }).remove(key);
+      }
+    }
+  }
+
   frame(camera: string): void {
     this.framesTotal.inc({ camera });
   }

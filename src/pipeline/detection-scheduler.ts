@@ -62,6 +62,11 @@ export class DetectionScheduler {
     this.pump();
   }
 
+  /** Drops a camera's waiting frame (the camera was removed); a frame already in flight finishes. */
+  forget(camera: string): void {
+    this.pending.delete(camera);
+  }
+
   private pump(): void {
     while (this.running < this.slots) {
       const next = [...this.pending.entries()].find(([camera]) => !this.inFlight.has(camera));

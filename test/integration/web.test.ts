@@ -15,6 +15,7 @@ import { EventStore, type SnapshotRef } from '../../src/events/store.js';
 import { artifact, launchChromium } from '../harness/browser.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { debianMedia } from '../harness/media-paths.js';
+import { childProcesses, isAlive } from '../harness/processes.js';
 import { testsrcClip } from '../harness/media.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -277,7 +278,7 @@ describe('the web page', () => {
   }, 40_000);
 
   it('plays a camera live, and the transcoder stops when the last viewer leaves', async () => {
-    const transcoders = () => ffmpegChildren(daemon.child.pid!).filter((c) => c.cmd.includes('mpeg1video'));
+    const transcoders = () => childProcesses(daemon.child.pid!).filter((c) => c.cmd.includes('mpeg1video'));
     expect(transcoders()).toEqual([]);
     await page.getByRole('link', { name: 'Watch market-east live' }).click();
     await page.locator('.live-canvas').waitFor();
@@ -293,7 +294,7 @@ describe('the web page', () => {
     await page.screenshot({ path: artifact('07-live.png') });
     await page.getByRole('link', { name: 'Close live view' }).click();
     await page.locator('.camera-table').waitFor();
-    await waitFor('the live transcoder to exit', () => !alive(pid), 10_000);
+    await waitFor('the live transcoder to exit', () => !isAlive(pid), 10_000);
     expect(transcoders()).toEqual([]);
     // A camera that does not answer says so, and why, instead of a black box.
     await page.goto(`${daemon.address}/#/live/school-gate`);
@@ -353,28 +354,3 @@ describe('the web page', () => {
     expect((await page.request.get(`${daemon.address}/api/cameras`)).status()).toBe(401);
   }, 30_000);
 });
-
-function ffmpegChildren(parent: number): Array<{ pid: number; cmd: string }> {
-  const out: Array<{ pid: number; cmd: string }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== parent) continue;
-      out.push({ pid: Number(entry), cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ') });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie still answers kill(0); its state letter says it is gone.
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
