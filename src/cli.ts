@@ -21,6 +21,7 @@ import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { ensureDemoClip } from './demo/demo-clip.js';
 import { bundledFfmpegPath } from './ingest/ffmpeg.js';
 import { createLogger } from './log/logger.js';
+import { backupStore } from './events/store-backup.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
 
 /** SIGTERM to exit: systemd and docker send SIGKILL after 10 s. */
@@ -39,6 +40,9 @@ usage:
   vigil models list             show the built models
   vigil config check --config FILE
                                 validate a config file and print what it resolves to
+  vigil backup DIR --config FILE
+                                back up the event store, snapshots and audit log into DIR, safely while
+                                the daemon runs; run again to update (only new snapshots are copied)
   vigil --version | --help
 
 exit codes: 0 success, 1 runtime failure, 2 bad arguments or config`;
@@ -94,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       throw new UsageError('usage: vigil models build [--force] | vigil models list');
+    case 'backup':
+      if (!sub || rest.length > 0 || !values.config) throw new UsageError('usage: vigil backup DIR --config FILE');
+      return backup(sub, values.config, values.json);
     case 'config':
       if (sub !== 'check' || !values.config) throw new UsageError('usage: vigil config check --config FILE');
       console.log(JSON.stringify(loadConfig(values.config).config, null, 2));
@@ -191,6 +198,17 @@ async function search(query: string, values: { config?: string; db?: string; jso
     }
   } finally {
     store.close();
+  }
+  return 0;
+}
+
+async function backup(destination: string, configFile: string, json: boolean | undefined): Promise<number> {
+  const { config } = loadConfig(configFile);
+  const summary = await backupStore(config.data_dir, path.resolve(destination), VERSION);
+  if (json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`backed up ${summary.events} events (up to seq ${summary.lastSeq}) from ${config.data_dir} to ${summary.destination} in ${summary.seconds} s`);
+    console.log(`snapshots: ${summary.snapshotsCopied} copied, ${summary.snapshotsKept} already there`);
   }
   return 0;
 }

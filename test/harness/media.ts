@@ -58,6 +58,18 @@ export function patternClip(width = 640, height = 360, fps = 25, seconds = 12): 
   );
 }
 
+/**
+ * A grey street where a red block moves for 2 s of every 5, then stands still: every period is one motion
+ * event (with motion.quiet_s under 3 s), so events keep being written for as long as it plays.
+ */
+export function burstsClip(width = 640, height = 360, fps = 25, seconds = 10): Promise<string> {
+  return cached(`bursts-${width}x${height}-${fps}-${seconds}.h264`, (partial) =>
+    runFfmpeg(['-f', 'lavfi', '-i', `color=c=gray:s=${width}x${height}:r=${fps}:d=${seconds}`, '-f', 'lavfi', '-i', `color=c=red:s=${Math.round(width / 6)}x${Math.round(height / 4)}:r=${fps}:d=${seconds}`,
+      '-filter_complex', `[0][1]overlay=x='if(lt(mod(t,5),2),mod(t,5)*${Math.round(width / 3)},${Math.round((width * 2) / 3)})':y=${Math.round(height / 3)}`,
+      ...x264Args(fps), '-b:v', '1M', '-f', 'h264', partial]),
+  );
+}
+
 /** A camera-like H.264 Annex B clip of ffmpeg's moving test picture, e.g. 1280x720 at 25 fps. */
 export function testsrcClip(width: number, height: number, fps: number, seconds = 10, bitrate = '2M'): Promise<string> {
   return cached(`testsrc-${width}x${height}-${fps}-${seconds}-${bitrate}.h264`, (partial) =>

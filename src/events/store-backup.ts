@@ -1,0 +1,82 @@
+// A backup of a box's evidence while the daemon runs: SQLite's online backup of the event store (a
+// consistent snapshot even while events are being written; copying the file would not be), the snapshot
+// JPEGs that are not in the backup yet (they are never changed once written, so a file already there is
+// the same file), and the audit log. The API token is left out: it is a secret, and a restored box can
+// be given a new one.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface BackupSummary {
+  destination: string;
+  events: number;
+  lastSeq: number;
+  databaseBytes: number;
+  snapshotsCopied: number;
+  snapshotsKept: number;
+  seconds: number;
+}
+
+export async function backupStore(dataDir: string, destination: string, version: string): Promise<BackupSummary> {
+  const started = performance.now();
+  const source = path.join(dataDir, 'events.db');
+  if (!existsSync(source)) throw new Error(`no event store at ${source}: is data_dir right?`);
+  mkdirSync(destination, { recursive: true });
+  const target = path.join(destination, 'events.db');
+  const partial = `${target}.partial`;
+
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  let events: number;
+  let lastSeq: number;
+  try {
+    db.pragma('busy_timeout = 5000');
+    await db.backup(partial);
+  } finally {
+    db.close();
+  }
+  // Counted in the copy, so the summary describes what was saved, not what the store holds by now.
+  const copy = new Database(partial, { fileMustExist: true });
+  try {
+    const check = copy.pragma('integrity_check', { simple: true });
+    if (check !== 'ok') throw new Error(`the backup of ${source} failed its integrity check: ${String(check)}`);
+    events = (copy.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    lastSeq = (copy.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number }).value;
+    copy.pragma('journal_mode = DELETE');
+  } finally {
+    copy.close();
+  }
+  // Only a complete, checked copy replaces the previous backup (rename is atomic).
+  renameSync(partial, target);
+
+  let copied = 0;
+  let kept = 0;
+  const walk = (from: string, to: string) => {
+    if (!existsSync(from)) return;
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      const a = path.join(from, entry.name);
+      const b = path.join(to, entry.name);
+      if (entry.isDirectory()) walk(a, b);
+      else if (existsSync(b) && statSync(b).size === statSync(a).size) kept++;
+      else {
+        copyFileSync(a, b);
+        copied++;
+      }
+    }
+  };
+  walk(path.join(dataDir, 'snapshots'), path.join(destination, 'snapshots'));
+  const audit = path.join(dataDir, 'audit.log');
+  if (existsSync(audit)) copyFileSync(audit, path.join(destination, 'audit.log'));
+
+  const summary: BackupSummary = {
+    destination,
+    events,
+    lastSeq,
+    databaseBytes: statSync(target).size,
+    snapshotsCopied: copied,
+    snapshotsKept: kept,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+  };
+  writeFileSync(path.join(destination, 'BACKUP.json'), JSON.stringify({ created: new Date().toISOString(), vigil_version: version, source: dataDir, ...summary }, null, 2) + '\n');
+  return summary;
+}
