@@ -152,6 +152,9 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     storeBytes: () => store.databaseBytes() + store.snapshotBytes(),
   });
   const retention = () => {
+    // Set beside the retention it describes: the gauge always shows the budget being enforced, also
+    // after a reload changed it.
+    metrics.setStoreBudget(current.store.max_disk_gb * 1e9);
     const deleted = store.enforceRetention(
       Date.now() - current.store.retention_days * 86_400_000,
       current.store.max_disk_gb * 1e9,

@@ -154,6 +154,21 @@ export class VigilMetrics implements CameraObserver {
     read('vigil_store_bytes', 'Bytes on disk of the event store and its snapshots', () => this.pipelineSource!.storeBytes());
   }
 
+  private storeBudget: Gauge | undefined;
+  /**
+   * The store's disk budget (store.max_disk_gb), beside vigil_store_bytes for the dashboard and the
+   * disk-budget alert. Created on the first call rather than at zero: a scrape before it would read a
+   * zero budget, an infinitely full store. Call it again when a reload changes the budget.
+   */
+  setStoreBudget(bytes: number): void {
+    this.storeBudget ??= new Gauge({
+      name: 'vigil_store_budget_bytes',
+      help: 'Disk budget of the event store and its snapshots (store.max_disk_gb); retention deletes the oldest events beyond it',
+      registers: [this.registry],
+    });
+    this.storeBudget.set(bytes);
+  }
+
   recorded(kind: string, label: string | null, captureToCommitS: number): void {
     this.eventsTotal.inc({ kind, label: label ?? '' });
     this.pipelineLatency.observe(captureToCommitS);
