@@ -247,10 +247,17 @@ export class EventStore {
     return new Map(rows.map((r) => [r.camera, r.n]));
   }
 
-  /** The store's own files on disk, in bytes (database, WAL). */
+  /**
+   * The store's own bytes: the database's pages in use, and the WAL. Pages freed by deleted events stay in
+   * the file and are reused by new ones (SQLite never gives them back), so counting the file's size would
+   * make retention believe deleting frees nothing, and delete every event on every run once the database
+   * alone passed the budget. The file itself can stay at its high-water mark.
+   */
   databaseBytes(): number {
-    let total = 0;
-    for (const suffix of ['', '-wal', '-shm']) {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const used = (this.db.pragma('page_count', { simple: true }) as number) - (this.db.pragma('freelist_count', { simple: true }) as number);
+    let total = used * pageSize;
+    for (const suffix of ['-wal', '-shm']) {
       try {
         total += statSync(this.file + suffix).size;
       } catch {
@@ -283,10 +290,17 @@ export class EventStore {
     };
     const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
     for (let rows = old.all(olderThan) as Row[]; rows.length > 0; rows = old.all(olderThan) as Row[]) remove(rows);
-    // Over budget: free the oldest snapshots (and their rows) until the excess is covered. Deleted rows
-    // free pages SQLite reuses but does not give back, so the database file itself is not counted as freed.
-    const excess = this.databaseBytes() + this.snapshotBytes() - maxBytes;
+    // Over budget: free the oldest events with their snapshots until the excess is covered (databaseBytes
+    // counts pages in use, so the rows' pages count as freed too).
+    const dbBytes = this.databaseBytes();
+    const excess = dbBytes + this.snapshotBytes() - maxBytes;
     if (excess > 0) {
+      // What a row and its index entries take, on average: a store of events without snapshots frees
+      // that much per event, not nothing. Every table and index keeps at least its root page, whatever
+      // is deleted: that part is not the rows'.
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      const trees = (this.db.prepare('SELECT COUNT(*) AS n FROM sqlite_master WHERE rootpage > 0').get() as { n: number }).n;
+      const rowBytes = Math.max(0, dbBytes - trees * pageSize) / Math.max(1, this.count());
       const oldest = this.db.prepare('SELECT * FROM events ORDER BY start_ms LIMIT 100 OFFSET ?');
       const doomed: Row[] = [];
       let freed = 0;
@@ -296,11 +310,14 @@ export class EventStore {
         for (const r of rows) {
           if (freed >= excess) break;
           doomed.push(r);
-          freed += r.snapshot_frame_bytes + r.snapshot_crop_bytes;
+          freed += r.snapshot_frame_bytes + r.snapshot_crop_bytes + rowBytes;
         }
       }
       remove(doomed);
     }
+    // The deletions went through the WAL, which keeps its size until a checkpoint truncates it: give the
+    // space back now, or the budget would be met on paper only.
+    if (deleted > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return deleted;
   }
 

@@ -108,4 +108,23 @@ describe('EventStore', () => {
     expect(existsSync(path.join(snaps, 'f9.jpg'))).toBe(true); // the newest stay
     store.close();
   });
+
+  it('counts the database by the pages in use: over budget on rows alone, it deletes the oldest part, not everything', async () => {
+    const dir = tmp();
+    const store = EventStore.open(dir, { flushMs: 1 });
+    const now = Date.now();
+    const path5: Array<[number, number, number]> = Array.from({ length: 60 }, (_, i) => [now + i, i, i]);
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => store.insert({ ...base, start: now - (2000 - i) * 1000, path: path5 })));
+    const full = store.databaseBytes();
+    // 60% of what the rows take: about 40% of the events must go, the newest stay.
+    store.enforceRetention(0, full * 0.6, path.join(dir, 'snapshots'));
+    const left = store.count();
+    expect(left).toBeGreaterThan(1000);
+    expect(left).toBeLessThan(1400);
+    expect(store.databaseBytes()).toBeLessThanOrEqual(full * 0.6 + 64 * 1024);
+    // Freed pages are reused, not given back, yet count as free: a second run finds nothing more to delete.
+    expect(store.enforceRetention(0, full * 0.6, path.join(dir, 'snapshots'))).toBe(0);
+    expect(store.count()).toBe(left);
+    store.close();
+  });
 });
