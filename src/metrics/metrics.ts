@@ -151,7 +151,7 @@ export class VigilMetrics implements CameraObserver {
       });
     read('vigil_detector_queue_depth', 'Frames waiting for the detector (at most one per camera)', () => this.pipelineSource!.queueDepth());
     read('vigil_detector_utilisation', 'Busy inference workers over all workers, now (0..1)', () => this.pipelineSource!.utilisation());
-    read('vigil_store_bytes', 'Bytes on disk of the event store and its snapshots', () => this.pipelineSource!.storeBytes());
+    read('vigil_store_bytes', 'Bytes of the event store (pages in use, WAL) and its snapshots', () => this.pipelineSource!.storeBytes());
   }
 
   private storeBudget: Gauge | undefined;
