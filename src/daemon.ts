@@ -85,6 +85,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   }
   // Published after the commit: a subscriber never hears of an event the store could lose.
   store.onCommit((events) => bus?.publish(events));
+  const interrupted = await store.closeInterrupted();
+  if (interrupted > 0) logger.warn({ events: interrupted }, `closed ${interrupted} events the last run left open (it did not stop cleanly)`);
   logger.info({ model: detector.model.id, workers: config.detector.workers, threads: config.detector.threads, bus: config.bus.publish }, 'detector ready');
   const scheduler = new DetectionScheduler(detector, config.detector.workers, config.detector.iou_threshold, {
     dropped: (camera) => metrics.dropped(camera, 'detector_busy'),

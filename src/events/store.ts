@@ -186,6 +186,16 @@ export class EventStore {
     return new EventStore(path.join(dataDir, 'events.db'), options);
   }
 
+  /**
+   * Ends the events a crash (kill -9, power loss) left open: at the last time vigil wrote them, the best
+   * it knows. Each gets a new sequence number, so subscribers hear of it. Returns how many.
+   */
+  async closeInterrupted(): Promise<number> {
+    const open = this.db.prepare('SELECT id, updated_ms, start_ms FROM events WHERE end_ms IS NULL').all() as Array<{ id: number; updated_ms: number; start_ms: number }>;
+    await Promise.all(open.map((r) => this.update(r.id, { end: Math.max(r.start_ms, r.updated_ms) })));
+    return open.length;
+  }
+
   /** Called with each batch of committed events, in sequence order, after the commit. */
   onCommit(listener: (events: StoredEvent[]) => void): void {
     this.listeners.push(listener);
@@ -301,7 +311,10 @@ export class EventStore {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
       const trees = (this.db.prepare('SELECT COUNT(*) AS n FROM sqlite_master WHERE rootpage > 0').get() as { n: number }).n;
       const rowBytes = Math.max(0, dbBytes - trees * pageSize) / Math.max(1, this.count());
-      const oldest = this.db.prepare('SELECT * FROM events ORDER BY start_ms LIMIT 100 OFFSET ?');
+      // Events still in progress are left alone: their recorder will write their end and best snapshot,
+      // and an officer may be searching for what is happening now. Events a crash left open are closed when
+      // the store opens (closeInterrupted), so they do not escape the budget.
+      const oldest = this.db.prepare('SELECT * FROM events WHERE end_ms IS NOT NULL ORDER BY start_ms LIMIT 100 OFFSET ?');
       const doomed: Row[] = [];
       let freed = 0;
       for (let offset = 0; freed < excess; offset += 100) {

@@ -93,7 +93,7 @@ describe('EventStore', () => {
     };
     const now = Date.now();
     for (let i = 0; i < 10; i++) {
-      await store.insert({ ...base, start: now - (10 - i) * 86_400_000, frame: snapshot(`f${i}.jpg`, 100_000), crop: snapshot(`c${i}.jpg`, 50_000) });
+      await store.insert({ ...base, start: now - (10 - i) * 86_400_000, end: now - (10 - i) * 86_400_000 + 60_000, frame: snapshot(`f${i}.jpg`, 100_000), crop: snapshot(`c${i}.jpg`, 50_000) });
     }
     // Older than 7.5 days: the first three go, files too.
     expect(store.enforceRetention(now - 7.5 * 86_400_000, 1e12, snaps)).toBe(3);
@@ -109,12 +109,41 @@ describe('EventStore', () => {
     store.close();
   });
 
+  it('keeps events in progress out of the budget pass, and closes the ones a crash left open', async () => {
+    const dir = tmp();
+    const snaps = path.join(dir, 'snapshots');
+    mkdirSync(snaps);
+    const store = EventStore.open(dir, { flushMs: 1 });
+    const now = Date.now();
+    const file = (name: string) => {
+      writeFileSync(path.join(snaps, name), Buffer.alloc(100_000, 1));
+      return { path: name, sha256: 'x'.repeat(64), bytes: 100_000 };
+    };
+    const open = await store.insert({ ...base, start: now - 3_600_000, frame: file('open.jpg') });
+    for (let i = 0; i < 5; i++) await store.insert({ ...base, start: now - (5 - i) * 60_000, end: now - (5 - i) * 60_000 + 1000, frame: file(`e${i}.jpg`) });
+    // A budget for two events: the oldest finished ones go; the open one, older than all, stays.
+    store.enforceRetention(0, store.databaseBytes() + 200_000, snaps);
+    expect(store.get(open.id)).not.toBeNull();
+    expect(existsSync(path.join(snaps, 'open.jpg'))).toBe(true);
+    expect(store.count()).toBeLessThan(6);
+    store.close();
+    // The process dies; the next start ends what it left open, at its last write, with a new seq.
+    const again = EventStore.open(dir, { flushMs: 1 });
+    const seqBefore = again.get(open.id)!.seq;
+    expect(await again.closeInterrupted()).toBe(1);
+    const closed = again.get(open.id)!;
+    expect(closed.end).toBe(open.updated);
+    expect(closed.seq).toBeGreaterThan(seqBefore);
+    expect(await again.closeInterrupted()).toBe(0);
+    again.close();
+  });
+
   it('counts the database by the pages in use: over budget on rows alone, it deletes the oldest part, not everything', async () => {
     const dir = tmp();
     const store = EventStore.open(dir, { flushMs: 1 });
     const now = Date.now();
     const path5: Array<[number, number, number]> = Array.from({ length: 60 }, (_, i) => [now + i, i, i]);
-    await Promise.all(Array.from({ length: 2000 }, (_, i) => store.insert({ ...base, start: now - (2000 - i) * 1000, path: path5 })));
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => store.insert({ ...base, start: now - (2000 - i) * 1000, end: now - (2000 - i) * 1000 + 500, path: path5 })));
     const full = store.databaseBytes();
     // 60% of what the rows take: about 40% of the events must go, the newest stay.
     store.enforceRetention(0, full * 0.6, path.join(dir, 'snapshots'));
