@@ -123,16 +123,23 @@ export class EventRecorder {
         // Colours are read from the same (best) sighting the snapshot shows.
         attributes = objectColours(rgb, track.best.box, track.label);
       }
-      await this.store.update(id, {
-        label: track.label,
-        score: track.maxScore,
-        end: track.lastSeen,
-        box: track.best?.box ?? track.box,
-        path: track.path,
-        zones: [...track.zones],
-        ...(pair ? { frame: pair.frame, crop: pair.crop } : {}),
-        ...(attributes ? { attributes } : {}),
-      });
+      try {
+        await this.store.update(id, {
+          label: track.label,
+          score: track.maxScore,
+          end: track.lastSeen,
+          box: track.best?.box ?? track.box,
+          path: track.path,
+          zones: [...track.zones],
+          ...(pair ? { frame: pair.frame, crop: pair.crop } : {}),
+          ...(attributes ? { attributes } : {}),
+        });
+      } catch (err) {
+        // No row names the new snapshots (e.g. retention deleted the event meanwhile): remove them, or they
+        // stay on disk for ever, uncounted by the store's size.
+        if (pair) await this.snapshots.remove([pair.frame, pair.crop]);
+        throw err;
+      }
       if (pair) await this.snapshots.remove(open.snapshots);
     });
   }

@@ -84,7 +84,11 @@ export class CameraSupervisor {
     this.args = cameraArgs(camera, deps.ffmpeg, {
       inputArgs: deps.inputArgs ?? [],
       ...(deps.decodeThreads !== undefined ? { decodeThreads: deps.decodeThreads } : {}),
-      socketTimeoutS: deps.ingest.stall_timeout_s,
+      // ffmpeg's socket timeout is the second line of defence: it must fire after vigil's watchdog (both of
+      // its limits, plus its tick and the kill grace). When it fires first on a camera that accepts the
+      // connection and never answers, the bundled ffmpeg reports "Invalid data found when processing input",
+      // and a hung camera would show as failed (a stream a person must fix) instead of down.
+      socketTimeoutS: Math.max(deps.ingest.stall_timeout_s, deps.ingest.startup_timeout_s) + 5,
     });
     const { width, height } = camera.detect;
     this.reader = new FrameReader(camera.name, width, height, {
