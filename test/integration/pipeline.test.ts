@@ -5,61 +5,21 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Subscriber } from 'zeromq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/events/store.js';
 import { sample, startDaemonProcess } from '../harness/daemon-process.js';
-import { annexB } from '../harness/media.js';
-import { sharedFixture } from '../harness/media-paths.js';
+import { subscribeBus as subscribe } from '../harness/event-bus-subscriber.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
+import { streetClips } from '../harness/street-clips.js';
 import { sleep, waitFor } from '../harness/wait.js';
-
-interface BusMessage {
-  topic: string;
-  event: { seq: number; id: number; kind: string; camera: string; label: string | null };
-}
 
 let server: RtspServerProcess;
 
 beforeAll(async () => {
-  const [campus, lot] = await Promise.all([
-    annexB(sharedFixture('video/opencv-vtest-pedestrians-720p10.mp4')),
-    annexB(sharedFixture('video/intel-car-detection-720p12.5.mp4')),
-  ]);
-  server = await startRtspServer([
-    { name: 'campus', file: campus, fps: 10 },
-    { name: 'lot', file: lot, fps: 12.5 },
-  ]);
+  const { campus, lot } = await streetClips();
+  server = await startRtspServer([campus, lot]);
 }, 120_000);
 afterAll(async () => server?.stop());
-
-/** Subscribes to every event topic and collects messages until stopped. */
-async function subscribe(endpoint: string) {
-  const socket = new Subscriber();
-  socket.connect(endpoint);
-  socket.subscribe('event.');
-  const messages: BusMessage[] = [];
-  let open = true;
-  const loop = (async () => {
-    try {
-      for await (const [topic, body] of socket) {
-        messages.push({ topic: topic!.toString(), event: JSON.parse(body!.toString()) });
-        if (!open) break;
-      }
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    messages,
-    async close() {
-      open = false;
-      await sleep(300);
-      socket.close();
-      await loop;
-    },
-  };
-}
 
 function config(dir: string, busPort: number, cameras: string): string {
   const file = path.join(dir, 'vigil.yaml');

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { testsrcClip } from '../harness/media.js';
-import { childProcesses, isAlive } from '../harness/processes.js';
+import { childProcesses, isAlive } from '../harness/proc.js';
 import { startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -31,7 +31,7 @@ ${extra}`);
 }
 
 const ffmpegOf = (camera: string) =>
-  childProcesses(daemon.child.pid!).filter((c) => /ffmpeg/.test(c.cmd) && c.cmd.includes(`/${camera.replace('cam-', '')} `) && !c.cmd.includes('mpeg1video'));
+  childProcesses(daemon.child.pid!).filter((c) => c.comm === 'ffmpeg' && c.argv.some((a) => a.endsWith(`/${camera.replace('cam-', '')}`)) && !c.argv.includes('mpeg1video'));
 
 async function health(): Promise<{ cameras: Array<{ name: string; state: string; frames: number; last_frame_age_s: number | null }> }> {
   return (await fetch(`${daemon.address}/healthz`)).json() as never;
@@ -94,7 +94,7 @@ describe('config reload on SIGHUP', () => {
     expect(log).toMatchObject({ added: [], removed: [], changed: ['cam-c'], unchanged: ['cam-a'] });
     await waitFor("cam-c's old ffmpeg to exit", () => !isAlive(cPid), 10_000);
     await waitFor('cam-c up again', async () => (await stateOf('cam-c'))?.state === 'up' && ffmpegOf('cam-c').length === 1, 30_000);
-    expect(ffmpegOf('cam-c')[0]!.cmd).toContain('fps=2,');
+    expect(ffmpegOf('cam-c')[0]!.argv.join(' ')).toContain('fps=2,');
     expect(ffmpegOf('cam-a').map((c) => c.pid)).toEqual([aPid]);
     const ask = (token: string) => fetch(`${daemon.address}/api/cameras`, { headers: { authorization: `Bearer ${token}` } });
     expect((await ask('first-token-0123456789')).status).toBe(401);

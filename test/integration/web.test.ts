@@ -15,7 +15,7 @@ import { EventStore, type SnapshotRef } from '../../src/events/store.js';
 import { artifact, launchChromium } from '../harness/browser.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { debianMedia } from '../harness/media-paths.js';
-import { childProcesses, isAlive } from '../harness/processes.js';
+import { childProcesses, isAlive } from '../harness/proc.js';
 import { testsrcClip } from '../harness/media.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -278,7 +278,7 @@ describe('the web page', () => {
   }, 40_000);
 
   it('plays a camera live, and the transcoder stops when the last viewer leaves', async () => {
-    const transcoders = () => childProcesses(daemon.child.pid!).filter((c) => c.cmd.includes('mpeg1video'));
+    const transcoders = () => childProcesses(daemon.child.pid!).filter((c) => c.argv.includes('mpeg1video'));
     expect(transcoders()).toEqual([]);
     await page.getByRole('link', { name: 'Watch market-east live' }).click();
     await page.locator('.live-canvas').waitFor();
