@@ -34,8 +34,7 @@ export interface Daemon {
   cameras(): CameraStatus[];
   /**
    * Applies a new config without a restart: cameras added, removed or changed are started, stopped or
-   * rebuilt, the others keep running untouched; search places, time zone, tokens and retention
-   * follow;
+   * rebuilt, the others keep running untouched; search places, time zone, tokens and retention follow;
    * settings read only at start are reported.
    */
   reload(next: LoadedConfig): Promise<ReloadSummary>;
