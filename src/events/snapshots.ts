@@ -4,6 +4,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+
+// libvips' operation cache (50 MB by default) serves repeated operations on the same input; every snapshot
+// is a new frame, so it could only hold dead entries in a process that runs for months. (Suspected part of
+// the soak's native memory growth; see the issue notes.)
+sharp.cache(false);
 import type { RgbImage } from '../detect/preprocess.js';
 import type { SnapshotRef } from './store.js';
 
