@@ -27,7 +27,6 @@ import { VERSION } from './version.js';
 
 export interface Daemon {
   readonly metrics: VigilMetrics;
-  readonly supervisors: ReadonlyMap<string, CameraSupervisor>;
   readonly store: EventStore;
   /** http://host:port the API listens on. */
   readonly address: string;
@@ -100,7 +99,6 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     recorder: EventRecorder;
   }
   const units = new Map<string, CameraUnit>();
-  const supervisors = new Map<string, CameraSupervisor>();
   let current = config;
 
   const createUnit = (camera: CameraConfig, settings: VigilConfig): CameraUnit => {
@@ -134,7 +132,6 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     supervisor.setConsumer((frame) => pipeline.onFrame(frame));
     const unit = { config: camera, supervisor, pipeline, recorder };
     units.set(camera.name, unit);
-    supervisors.set(camera.name, supervisor);
     return unit;
   };
 
@@ -166,8 +163,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   retention();
   const retentionTimer = setInterval(retention, 60_000);
   retentionTimer.unref();
-  const cameras = () => [...supervisors.values()].map((s) => s.status());
-  metrics.setStatusSource({ cameras: () => [...supervisors.values()].map((s) => ({ ...s.status(), pid: s.pid })) });
+  const cameras = () => [...units.values()].map((u) => u.supervisor.status());
+  metrics.setStatusSource({ cameras: () => [...units.values()].map((u) => ({ ...u.supervisor.status(), pid: u.supervisor.pid })) });
 
   // Live view transcodes from the camera itself with the configured ffmpeg, only while someone watches.
   const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => current.cameras, logger, metrics });
@@ -197,12 +194,11 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
         'change api.host / api.port in the config or stop what holds the port',
     );
   }
-  logger.info({ address, cameras: supervisors.size }, 'api listening');
-  for (const supervisor of supervisors.values()) supervisor.start();
+  logger.info({ address, cameras: units.size }, 'api listening');
+  for (const unit of units.values()) unit.supervisor.start();
 
   return {
     metrics,
-    supervisors,
     store,
     address,
     cameras,
@@ -211,7 +207,6 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       await Promise.all([...summary.removed, ...summary.changed].map((name) => stopUnit(units.get(name)!)));
       for (const name of summary.removed) {
         units.delete(name);
-        supervisors.delete(name);
         await metrics.unregisterCamera(name);
       }
       current = keepRestartOnly(current, next.config);
