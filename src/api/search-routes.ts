@@ -27,6 +27,8 @@ export interface SearchApiDeps {
 
 export class BadRequest extends Error {}
 
+const DEFAULT_LIMIT = 50;
+
 // The filter the page sends back after an officer removed a chip or picked a quick filter: the same shape
 // /api/search answers with, checked field by field so a bad one is named.
 const FilterSchema = z.object({
@@ -52,13 +54,13 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   });
 
   const limitOf = (q: Record<string, string | undefined>) => {
-    const limit = q.limit === undefined ? 50 : Number(q.limit);
+    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest('limit must be a whole number from 1 to 500');
     return limit;
   };
-  const page = (filter: SearchFilter, q: Record<string, string | undefined>, order: 'closest' | 'newest') => {
+  const page = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
     try {
-      return runSearch(deps.store.database, filter, { limit: limitOf(q), cursor: q.cursor, order }, (row) => eventJson(eventFromRow(row)));
+      return runSearch(deps.store.database, filter, { ...at, order }, (row) => eventJson(eventFromRow(row)));
     } catch (err) {
       if ((err as Error).message.startsWith('invalid cursor')) throw new BadRequest((err as Error).message);
       throw err;
@@ -70,7 +72,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const text = typeof q.q === 'string' ? q.q : '';
     if (text.length > 500) throw new BadRequest('q is longer than 500 characters');
     const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
-    const result = page(filter, q, 'closest');
+    const result = page(filter, { limit: limitOf(q), cursor: q.cursor }, 'closest');
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: text, results: result.events.length, from: request.ip });
     return { query: text, filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
@@ -83,7 +85,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       throw new BadRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
     }
     const { filter, query, limit, cursor } = parsed.data;
-    const result = page(filter as SearchFilter, { limit: limit === undefined ? undefined : String(limit), cursor }, 'closest');
+    const result = page(filter as SearchFilter, { limit: limit ?? DEFAULT_LIMIT, cursor }, 'closest');
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: query ?? '', filter, results: result.events.length, from: request.ip });
     return { query: query ?? '', filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
@@ -108,7 +110,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       unknown: [],
     };
     // A listing by field is newest first, whatever the time range.
-    const result = page(filter, q, 'newest');
+    const result = page(filter, { limit: limitOf(q), cursor: q.cursor }, 'newest');
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
     return { events: result.events, ...(result.next ? { next: result.next } : {}) };
   });
