@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-
-// libvips' operation cache (50 MB by default) serves repeated operations on the same input; every snapshot
-// is a new frame, so it could only hold dead entries in a process that runs for months. (Suspected part of
-// the soak's native memory growth; see the issue notes.)
-sharp.cache(false);
 import type { RgbImage } from '../detect/preprocess.js';
 import type { SnapshotRef } from './store.js';
+
+// One libvips thread per image. A snapshot is one small frame (~10 ms to encode), libuv already encodes up
+// to four at once, and the cores belong to the detector. sharp chooses 1 by itself on glibc's malloc but all
+// cores on jemalloc (which bin/vigil preloads), where the extra threads only came and went (the soak's peak
+// thread count rose from 40 to 44).
+sharp.concurrency(1);
 
 export interface SnapshotPair {
   frame: SnapshotRef;
