@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { memoryAllocator } from './allocator.js';
 import { buildApi } from './api/server.js';
 import { EventBus } from './bus/event-bus.js';
 import { LiveView } from './live/live-view.js';
@@ -63,10 +64,18 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   const startedAt = Date.now();
   mkdirSync(config.data_dir, { recursive: true });
   const ffmpeg = await probeFfmpeg(config.ffmpeg.path);
-  logger.info({ config: loaded.file, version: VERSION, ffmpeg: ffmpeg.path, ffmpeg_version: ffmpeg.version }, 'vigil starting');
+  const allocator = memoryAllocator();
+  logger.info({ config: loaded.file, version: VERSION, ffmpeg: ffmpeg.path, ffmpeg_version: ffmpeg.version, allocator }, 'vigil starting');
+  if (allocator === 'system' && process.platform === 'linux') {
+    logger.warn(
+      "running on the system's malloc, on which vigil's native memory creeps up over hours: install libjemalloc2 " +
+        'and start vigil with bin/vigil (npm start, the systemd unit and the Docker image do); see README "Memory"',
+    );
+  }
   if (!ffmpeg.rtspTimeoutOption) logger.warn('this ffmpeg has no RTSP socket timeout option; relying on the stall watchdog alone');
 
   const metrics = new VigilMetrics();
+  metrics.setInfo({ version: VERSION, allocator });
   const store = EventStore.open(config.data_dir, { flushMs: config.store.flush_ms });
   const snapshots = new SnapshotWriter(path.join(config.data_dir, 'snapshots'));
   let bus: EventBus | undefined;

@@ -154,6 +154,16 @@ export class VigilMetrics implements CameraObserver {
     read('vigil_store_bytes', 'Bytes of the event store (pages in use, WAL) and its snapshots', () => this.pipelineSource!.storeBytes());
   }
 
+  /** vigil_info: the version and the memory allocator as labels, 1 always (an alert can catch a box on glibc's). */
+  setInfo(info: { version: string; allocator: string }): void {
+    new Gauge({
+      name: 'vigil_info',
+      help: 'vigil version and memory allocator (jemalloc, or system: see README "Memory") as labels; value always 1',
+      labelNames: ['version', 'allocator'],
+      registers: [this.registry],
+    }).set(info, 1);
+  }
+
   private storeBudget: Gauge | undefined;
   /**
    * The store's disk budget (store.max_disk_gb), beside vigil_store_bytes for the dashboard and the

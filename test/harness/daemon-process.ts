@@ -6,6 +6,8 @@ import { PROJECT_ROOT } from '../../src/version.js';
 import { waitFor } from './wait.js';
 
 export const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
+/** What operators start (npm start, the systemd unit, the image): preloads jemalloc, then execs node CLI. */
+export const LAUNCHER = path.join(PROJECT_ROOT, 'bin', 'vigil');
 
 function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
@@ -40,9 +42,10 @@ export interface DaemonProcess {
   stop(killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-export async function startDaemonProcess(args: string[]): Promise<DaemonProcess> {
+/** `bin/vigil run ...args`; `env` is added to this process's environment. */
+export async function startDaemonProcess(args: string[], env: Record<string, string> = {}): Promise<DaemonProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT });
+  const child = spawn(LAUNCHER, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
   let stdout = '', stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

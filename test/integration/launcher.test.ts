@@ -1,0 +1,72 @@
+// bin/vigil, the launcher every operator path goes through (npm start, the systemd unit, the Docker image):
+// it must preload jemalloc when the box has it (README "Memory"), leave it out when told to, work through the
+// symlink npm makes for a bin entry, and exec node, so that the daemon is the process systemd and Docker
+// signal. The test setup installs Debian's libjemalloc2 (scripts/install-jemalloc.sh).
+import { execFile } from 'node:child_process';
+import { readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { memoryAllocator } from '../../src/allocator.js';
+import { PROJECT_ROOT, VERSION } from '../../src/version.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
+import { LAUNCHER, sample, startDaemonProcess } from '../harness/daemon-process.js';
+import { patternClip } from '../harness/media.js';
+import { testDir } from '../harness/test-dir.js';
+
+const run = promisify(execFile);
+
+async function daemonConfig(dir: string): Promise<string> {
+  const clip = await patternClip(320, 180, 10, 4);
+  return writeDaemonConfig(dir, { cameras: [{ name: 'pattern', url: clip, detect: { width: 320, height: 180, fps: 2 } }], busPort: null });
+}
+
+describe('bin/vigil', () => {
+  it('runs the command line through the symlink npm makes for a bin entry', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(path.join(PROJECT_ROOT, pkg.bin.vigil!)).toBe(LAUNCHER);
+    expect(pkg.scripts.start).toBe('sh bin/vigil run');
+    const dir = testDir('vigil-launcher-');
+    const link = path.join(dir, 'vigil');
+    symlinkSync(path.relative(dir, LAUNCHER), link);
+    const { stdout } = await run(link, ['--version'], { cwd: dir });
+    expect(stdout.trim()).toBe(VERSION);
+  });
+
+  it('starts the daemon on jemalloc, as node itself, and says so in its start line and vigil_info', async () => {
+    const dir = testDir('vigil-launcher-');
+    const daemon = await startDaemonProcess(['--config', await daemonConfig(dir)]);
+    try {
+      const pid = daemon.child.pid!;
+      // exec: the launcher's pid is node's, so SIGTERM and SIGHUP from systemd reach vigil.
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('node');
+      const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+      expect(maps).toMatch(/\/libjemalloc\.so\.2$/m);
+      expect(memoryAllocator(maps)).toBe('jemalloc');
+      const starting = daemon.logRecords().find((r) => r.msg === 'vigil starting')!;
+      expect(starting.allocator).toBe('jemalloc');
+      expect(daemon.logRecords().filter((r) => String(r.msg).includes('malloc'))).toEqual([]);
+      const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
+      expect(sample(metrics, 'vigil_info', { version: VERSION, allocator: 'jemalloc' })).toBe(1);
+    } finally {
+      const stopped = await daemon.stop();
+      expect(stopped.code).toBe(0);
+    }
+  });
+
+  it('keeps the system allocator with VIGIL_ALLOCATOR=system, and the daemon warns about it', async () => {
+    const dir = testDir('vigil-launcher-');
+    const daemon = await startDaemonProcess(['--config', await daemonConfig(dir)], { VIGIL_ALLOCATOR: 'system' });
+    try {
+      expect(readFileSync(`/proc/${daemon.child.pid}/maps`, 'utf8')).not.toContain('libjemalloc');
+      expect(daemon.logRecords().find((r) => r.msg === 'vigil starting')!.allocator).toBe('system');
+      const warning = daemon.logRecords().find((r) => String(r.msg).includes('malloc'));
+      expect(warning?.level).toBe('warn');
+      expect(warning?.msg).toContain('libjemalloc2');
+      const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
+      expect(sample(metrics, 'vigil_info', { version: VERSION, allocator: 'system' })).toBe(1);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
