@@ -24,10 +24,12 @@ describe('deploy/', () => {
     for (const line of ['User=vigil', 'Restart=on-failure', 'RestartPreventExitStatus=2', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'KillMode=mixed']) {
       expect(unit).toContain(line);
     }
-    // verify resolves ExecStart, so point it at this machine's node.
+    // Started through the launcher, which picks the allocator (README "Memory").
+    expect(unit).toMatch(/^ExecStart=\/opt\/vigil\/bin\/vigil run --config /m);
+    // verify resolves ExecStart, so point it at this checkout's launcher.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-unit-'));
     const file = path.join(dir, 'vigil.service');
-    writeFileSync(file, unit.replace('/usr/bin/node', process.execPath));
+    writeFileSync(file, unit.replace('/opt/vigil/bin/vigil', path.join(PROJECT_ROOT, 'bin', 'vigil')));
     const verify = await run('systemd-analyze', ['verify', file]).catch((err: { stderr?: string; code?: string }) => {
       if (err.code === 'ENOENT') throw new Error('systemd-analyze is missing: apt-get install systemd (.ci/run does)');
       return { stdout: '', stderr: err.stderr ?? String(err) };

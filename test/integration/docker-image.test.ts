@@ -58,7 +58,8 @@ describe('deploy/docker/Dockerfile', () => {
     const user = runtime.user?.split(':')[0];
     expect(user, 'the runtime stage needs a USER').toBeTruthy();
     expect(['root', '0']).not.toContain(user);
-    expect(startCommand(runtime)).toEqual(['node', '/opt/vigil/dist/src/cli.js', 'run', '--config', '/etc/vigil/vigil.yaml']);
+    // The launcher, which preloads jemalloc (README "Memory") and execs node, so node still gets the signals.
+    expect(startCommand(runtime)).toEqual(['/opt/vigil/bin/vigil', 'run', '--config', '/etc/vigil/vigil.yaml']);
     expect(runtime.workdir).toBe('/opt/vigil');
     expect(runtime.healthcheck, 'HEALTHCHECK').toBeTruthy();
     expect(argv(runtime.healthcheck!.command).join(' ')).toContain('http://127.0.0.1:8080/healthz');
@@ -83,13 +84,17 @@ describe('deploy/docker/Dockerfile', () => {
       expect(c.chown, `line ${c.line}`).toBeUndefined();
     }
     const sources = copies.flatMap((c) => c.sources);
-    expect(sources).toEqual(expect.arrayContaining(['/opt/vigil/package.json', '/opt/vigil/node_modules', '/opt/vigil/dist/src', '/opt/vigil/models', '/opt/vigil/src/web/static']));
+    expect(sources).toEqual(expect.arrayContaining(['/opt/vigil/package.json', '/opt/vigil/bin', '/opt/vigil/node_modules', '/opt/vigil/dist/src', '/opt/vigil/models', '/opt/vigil/src/web/static']));
     // Not the whole project, not the compiled tests and benchmarks, not the TypeScript sources.
     for (const s of ['/opt/vigil', '/opt/vigil/dist', '/opt/vigil/src']) expect(sources).not.toContain(s);
-    // ffmpeg comes from node_modules: the runtime stage installs nothing.
+    // ffmpeg comes from node_modules: the runtime stage installs jemalloc and nothing else.
+    const installed: string[] = [];
     for (const r of runtime.steps.filter((s) => s.kind === 'run')) {
-      expect(r.command.form === 'shell' ? r.command.text : r.command.argv.join(' ')).not.toMatch(/apt-get|npm /);
+      const text = r.command.form === 'shell' ? r.command.text : r.command.argv.join(' ');
+      expect(text).not.toMatch(/npm /);
+      for (const m of text.matchAll(/apt-get install((?:\s+[^\s&]+)+)/g)) installed.push(...m[1]!.trim().split(/\s+/).filter((w) => !w.startsWith('-')));
     }
+    expect(installed).toEqual(['libjemalloc2']);
   });
 
   it('gets a build context with every tracked file and nothing generated or local', async () => {
@@ -134,15 +139,18 @@ describe('the image, built as a file tree without Docker and run', () => {
 
   /** `docker run IMAGE args`: the ENTRYPOINT with the image's paths mapped into the tree, as the image's user. */
   function imageCommand(args: string[]): { cmd: string; args: string[]; options: SpawnOptions } {
-    const [node, cli] = runtime.entrypoint!.form === 'exec' ? runtime.entrypoint!.argv : [];
-    expect(node).toBe('node');
-    return nodeCommand([image(cli!), ...args]);
+    const [entry, ...entryArgs] = runtime.entrypoint!.form === 'exec' ? runtime.entrypoint!.argv : [];
+    return treeCommand(image(entry!), [...entryArgs, ...args]);
   }
 
   /** node with `args` in the image's working directory and environment, as its user (that needs root here). */
   function nodeCommand(args: string[]): { cmd: string; args: string[]; options: SpawnOptions } {
+    return treeCommand(process.execPath, args);
+  }
+
+  function treeCommand(cmd: string, args: string[]): { cmd: string; args: string[]; options: SpawnOptions } {
     const ids = process.getuid?.() === 0 ? account : {};
-    return { cmd: process.execPath, args, options: { cwd: image(runtime.workdir), env: runtimeEnv(), ...ids, stdio: ['ignore', 'pipe', 'pipe'] } };
+    return { cmd, args, options: { cwd: image(runtime.workdir), env: runtimeEnv(), ...ids, stdio: ['ignore', 'pipe', 'pipe'] } };
   }
 
   function complete(c: { cmd: string; args: string[]; options: SpawnOptions }, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -275,7 +283,8 @@ time_zone: Asia/Shanghai
     expect(JSON.parse(check.stdout)).toMatchObject({ data_dir: dataDir });
 
     // The image's CMD with its config path pointed at the test's file.
-    const cmd = startCommand(runtime).slice(2).map((a) => (a === '/etc/vigil/vigil.yaml' ? configFile : a));
+    const entryLength = runtime.entrypoint?.form === 'exec' ? runtime.entrypoint.argv.length : 0;
+    const cmd = startCommand(runtime).slice(entryLength).map((a) => (a === '/etc/vigil/vigil.yaml' ? configFile : a));
     const c = imageCommand(cmd);
     const child = spawn(c.cmd, c.args, c.options);
     daemon = child;
@@ -296,6 +305,9 @@ time_zone: Asia/Shanghai
     } else console.log(`note: not root, so the daemon runs as uid ${process.getuid?.()} instead of the image's ${runtime.user}`);
     const starting = records().find((r) => r.msg === 'vigil starting')!;
     expect(starting.ffmpeg).toBe(image('/opt/vigil/node_modules/@ffmpeg-installer/linux-x64/ffmpeg'));
+    // The launcher found the jemalloc the image's apt layer installs (this machine's stands in for it).
+    expect(starting.allocator).toBe('jemalloc');
+    expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim(), 'bin/vigil execs node: the ENTRYPOINT process is the daemon').toBe('node');
     expect(records().find((r) => r.msg === 'detector ready')).toMatchObject({ model: 'nanodet-416', bus: `tcp://127.0.0.1:${busPort}` });
 
     const health = await waitFor('the camera to come up', async () => {
@@ -336,7 +348,7 @@ time_zone: Asia/Shanghai
     expect(records().some((r) => r.msg === 'vigil stopped')).toBe(true);
     expect(await probe(address)).toBe(1);
     // Nothing the daemon wrote landed in the image's read-only tree.
-    expect(readdirSync(image('/opt/vigil')).sort()).toEqual(['config', 'data', 'dist', 'models', 'node_modules', 'package.json', 'src']);
+    expect(readdirSync(image('/opt/vigil')).sort()).toEqual(['bin', 'config', 'data', 'dist', 'models', 'node_modules', 'package.json', 'src']);
     expect(readdirSync(image('/opt/vigil/data'))).toEqual([]);
   }, 180_000);
 
