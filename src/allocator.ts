@@ -1,7 +1,7 @@
 // Which malloc this process runs on. On glibc's, vigil's native memory (libvips, onnxruntime, a few dozen
-// threads) creeps up for hours; on jemalloc it stays flat (README, "Memory"). bin/vigil preloads jemalloc
-// when the box has it; the daemon says which one it got, in its start line and in vigil_info, so a box that
-// was started some other way (node dist/src/cli.js, a hand-written unit) is seen.
+// threads) sits higher and creeps up; vigil is tested and sized on jemalloc (README, "Memory"). bin/vigil
+// preloads jemalloc when the box has it; the daemon says which one it got, in its start line and in
+// vigil_info, so a box that was started some other way (node dist/src/cli.js, a hand-written unit) is seen.
 import { readFileSync } from 'node:fs';
 
 export type Allocator = 'jemalloc' | 'system';

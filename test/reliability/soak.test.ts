@@ -56,7 +56,7 @@ const FD_RANGE = 4;
 /**
  * RSS may not exceed the end-of-warm-up RSS by 30%. Measured with 8 cameras on 2 cores on jemalloc: ~380 MB
  * at start (the ONNX and OCR sessions), ~430 MB after a minute as onnxruntime's arenas, libvips and SQLite's
- * page cache fill, then between ~410 and ~465 MB for the rest of 30 minutes. So the default 5-min warm-up
+ * page cache fill, then between ~410 and ~495 MB for the rest of 30 minutes. So the default 5-min warm-up
  * ends on the plateau; 30% (~130 MB) is far above the allocator's swings and still catches a leak long
  * before an edge box with a GB or two to spare starts swapping.
  */
@@ -66,8 +66,10 @@ const RSS_MAX_RATIO = 1.3;
  * that would take a box down within days. Why not tighter: jemalloc gives freed pages back to the system, so
  * RSS follows the garbage collection of frame buffers (8 cameras × 5 fps of ~350 KB each) and scatters by
  * ~12 MB (sd) around the fit; the slope's standard error over the 25-min window is then 1.1-1.6 MB per 10 min
- * (measured: 1.2 ± 1.1 for jemalloc, against 18.6 on glibc's malloc, which keeps creeping). 6 MB is ~4
- * standard errors above the measured slope and a third of glibc's. Slower leaks need a longer run
+ * (measured: 1.2 ± 1.1 in a flat jemalloc run, against 18.6 on glibc's malloc, which keeps creeping). 6 MB
+ * is ~4 standard errors above the flat run and a third of glibc's. A second jemalloc run failed it with 19.4:
+ * not noise but one ~24 MB step at ~17 min with a flat line after it (README "Memory"), which the bound
+ * rightly refuses to call stable until it is explained. Slower leaks need a longer run
  * (the error shrinks with the window to the power 1.5: VIGIL_SOAK_MINUTES=120 makes it ~10 times smaller).
  */
 const RSS_SLOPE_BOUND = 6 * MB;
