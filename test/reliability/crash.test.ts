@@ -14,8 +14,7 @@
 // written before rows; an orphan file is allowed after a crash, a row naming a missing file is not); the
 // killed daemon's ffmpeg children do not outlive it. The next round is the restart on the same data; after the
 // last one the daemon starts once more and stops cleanly with SIGTERM (exit 0).
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +27,7 @@ import { describeProcesses, ffmpegWith } from '../harness/proc.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { between, seededRandom, testSeed } from '../harness/seeded-random.js';
 import { streetClips } from '../harness/street-clips.js';
+import { sha256OfFile, snapshotFiles, storedEvents, type StoredEvent } from '../harness/stored-events.js';
 import { testDir } from '../harness/test-dir.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -52,17 +52,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Row {
-  id: number;
-  seq: number;
-  snapshot_frame: string | null;
-  snapshot_frame_sha256: string | null;
-  snapshot_crop: string | null;
-  snapshot_crop_sha256: string | null;
-}
-
 interface StoreCheck {
-  rows: Map<number, Row>;
+  rows: Map<number, StoredEvent>;
   maxSeq: number;
   /** Events without an end: in progress when the daemon died (nothing ends them later). */
   open: number;
@@ -74,18 +65,17 @@ function checkStore(dataDir: string, label: string): StoreCheck {
   try {
     expect(db.pragma('integrity_check', { simple: true }), `${label}: PRAGMA integrity_check`).toBe('ok');
     expect(db.pragma('foreign_key_check'), `${label}: PRAGMA foreign_key_check`).toEqual([]);
-    const rows = db.prepare('SELECT id, seq, snapshot_frame, snapshot_frame_sha256, snapshot_crop, snapshot_crop_sha256 FROM events').all() as Row[];
+    const rows = storedEvents(db);
     const open = (db.prepare('SELECT COUNT(*) AS n FROM events WHERE end_ms IS NULL').get() as { n: number }).n;
     const maxSeq = rows.reduce((m, r) => Math.max(m, r.seq), 0);
     const lastSeq = (db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number }).value;
     expect(lastSeq, `${label}: meta.last_seq is the highest sequence number stored`).toBe(maxSeq);
     const root = path.join(dataDir, 'snapshots');
     for (const r of rows) {
-      for (const [p, sha] of [[r.snapshot_frame, r.snapshot_frame_sha256], [r.snapshot_crop, r.snapshot_crop_sha256]] as const) {
-        if (!p) continue;
+      for (const { path: p, sha256 } of snapshotFiles(r)) {
         const file = path.join(root, p);
         expect(existsSync(file), `${label}: event ${r.id} names snapshot ${p}, which exists`).toBe(true);
-        expect(createHash('sha256').update(readFileSync(file)).digest('hex'), `${label}: sha256 of ${p}`).toBe(sha);
+        expect(sha256OfFile(file), `${label}: sha256 of ${p}`).toBe(sha256);
       }
     }
     return { rows: new Map(rows.map((r) => [r.id, r])), maxSeq, open };

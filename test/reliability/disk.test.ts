@@ -13,8 +13,7 @@
 // at error level. After a clean stop: no snapshot file without a row, no row naming a missing file, and every
 // file still hashes to what its row says. Then a restart on the same data, over the budget: retention runs
 // at start and the store is under the budget before the API answers.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import { envNumber } from '../harness/env.js';
 import { subscribeBus, type BusMessage, type BusSubscription } from '../harness/event-bus-subscriber.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { streetClips } from '../harness/street-clips.js';
+import { sha256OfFile, snapshotFiles, storedEvents, type StoredEvent } from '../harness/stored-events.js';
 import { testDir } from '../harness/test-dir.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -58,20 +58,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Row {
-  id: number;
-  seq: number;
-  start_ms: number;
-  snapshot_frame: string | null;
-  snapshot_frame_sha256: string | null;
-  snapshot_crop: string | null;
-  snapshot_crop_sha256: string | null;
-}
-
-function readRows(dbFile: string): Row[] {
+function readRows(dbFile: string): StoredEvent[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT id, seq, start_ms, snapshot_frame, snapshot_frame_sha256, snapshot_crop, snapshot_crop_sha256 FROM events').all() as Row[];
+    return storedEvents(db);
   } finally {
     db.close();
   }
@@ -103,10 +93,7 @@ function lastSnapshots(messages: BusMessage[]): Map<number, string[]> {
 function checkFilesAgree(dbFile: string, snapshotRoot: string, label: string): void {
   const rows = readRows(dbFile);
   const referenced = new Map<string, string>();
-  for (const r of rows) {
-    if (r.snapshot_frame) referenced.set(r.snapshot_frame, r.snapshot_frame_sha256!);
-    if (r.snapshot_crop) referenced.set(r.snapshot_crop, r.snapshot_crop_sha256!);
-  }
+  for (const r of rows) for (const f of snapshotFiles(r)) referenced.set(f.path, f.sha256);
   const files = listFiles(snapshotRoot);
   const orphans = files.filter((f) => !referenced.has(f));
   const missing = [...referenced.keys()].filter((p) => !existsSync(path.join(snapshotRoot, p)));
@@ -117,7 +104,7 @@ function checkFilesAgree(dbFile: string, snapshotRoot: string, label: string): v
   expect.soft(orphans, `${label}: snapshot files no event row names (of ${files.length})`).toEqual([]);
   expect.soft(missing, `${label}: event rows naming a missing snapshot file`).toEqual([]);
   for (const [p, sha] of referenced) {
-    expect.soft(createHash('sha256').update(readFileSync(path.join(snapshotRoot, p))).digest('hex'), `${label}: sha256 of ${p}`).toBe(sha);
+    expect.soft(sha256OfFile(path.join(snapshotRoot, p)), `${label}: sha256 of ${p}`).toBe(sha);
   }
 }
 
@@ -129,7 +116,7 @@ interface RetentionRun {
   storeBytesAfter: number;
   scrapeDelayMs: number;
   /** Rows present right after the run. */
-  rows: Row[];
+  rows: StoredEvent[];
   /** Bus messages received before the run. */
   messagesBefore: number;
   /**
@@ -140,8 +127,8 @@ interface RetentionRun {
   staleOrphans: string[];
 }
 
-function staleOrphans(snapshotRoot: string, rows: Row[], olderThanMs: number): string[] {
-  const referenced = new Set(rows.flatMap((r) => [r.snapshot_frame, r.snapshot_crop]).filter((p): p is string => !!p));
+function staleOrphans(snapshotRoot: string, rows: StoredEvent[], olderThanMs: number): string[] {
+  const referenced = new Set(rows.flatMap((r) => snapshotFiles(r).map((f) => f.path)));
   return listFiles(snapshotRoot).filter((f) => !referenced.has(f) && statSync(path.join(snapshotRoot, f)).mtimeMs < olderThanMs);
 }
 
