@@ -1,7 +1,6 @@
 // End to end: real street video through the loopback RTSP server into the daemon; events land in SQLite
 // with their snapshots and reach a ZeroMQ subscriber, in order, and survive kill -9.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +9,7 @@ import { EventStore } from '../../src/events/store.js';
 import { sample, startDaemonProcess } from '../harness/daemon-process.js';
 import { subscribeBus as subscribe } from '../harness/event-bus-subscriber.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
+import { sha256OfFile, snapshotFiles } from '../harness/stored-events.js';
 import { streetClips } from '../harness/street-clips.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -93,10 +93,7 @@ describe('the pipeline on real street video', () => {
     const root = path.join(dir, 'data', 'snapshots');
     for (const r of rows) {
       expect(r.end_ms, `event ${r.id} ended at shutdown`).not.toBeNull();
-      for (const [p, sha] of [[r.snapshot_frame, r.snapshot_frame_sha256], [r.snapshot_crop, r.snapshot_crop_sha256]] as const) {
-        if (!p) continue;
-        expect(createHash('sha256').update(readFileSync(path.join(root, p))).digest('hex')).toBe(sha);
-      }
+      for (const f of snapshotFiles(r)) expect(sha256OfFile(path.join(root, f.path))).toBe(f.sha256);
       expect(r.snapshot_frame).not.toBeNull();
       if (r.kind === 'object') expect(r.snapshot_crop).not.toBeNull();
     }
