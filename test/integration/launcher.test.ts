@@ -4,6 +4,7 @@
 // signal. The test setup installs Debian's libjemalloc2 (scripts/install-jemalloc.sh).
 import { execFile } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,11 @@ import { patternClip } from '../harness/media.js';
 import { testDir } from '../harness/test-dir.js';
 
 const run = promisify(execFile);
+
+function environ(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
 
 async function daemonConfig(dir: string): Promise<string> {
   const clip = await patternClip(320, 180, 10, 4);
@@ -48,10 +54,24 @@ describe('bin/vigil', () => {
       expect(daemon.logRecords().filter((r) => String(r.msg).includes('malloc'))).toEqual([]);
       const metrics = await (await fetch(`${daemon.address}/metrics`)).text();
       expect(sample(metrics, 'vigil_info', { version: VERSION, allocator: 'jemalloc' })).toBe(1);
+      // One arena per core (bin/vigil's MALLOC_CONF), accepted: jemalloc names a bad option on stderr.
+      expect(environ(pid).MALLOC_CONF).toBe(`narenas:${availableParallelism()}`);
+      expect(daemon.stderr()).not.toContain('<jemalloc>');
     } finally {
       const stopped = await daemon.stop();
       expect(stopped.code).toBe(0);
     }
+  });
+
+  it("lets the operator's MALLOC_CONF add to and override its jemalloc options", async () => {
+    const dir = testDir('vigil-launcher-');
+    // stats_print makes jemalloc print its settings when the process exits.
+    const daemon = await startDaemonProcess(['--config', await daemonConfig(dir)], { MALLOC_CONF: 'narenas:1,stats_print:true' });
+    const pid = daemon.child.pid!;
+    expect(environ(pid).MALLOC_CONF).toBe(`narenas:${availableParallelism()},narenas:1,stats_print:true`);
+    const stopped = await daemon.stop();
+    expect(stopped.code).toBe(0);
+    expect(daemon.stderr()).toMatch(/opt\.narenas: 1\n/);
   });
 
   it('keeps the system allocator with VIGIL_ALLOCATOR=system, and the daemon warns about it', async () => {
