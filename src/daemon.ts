@@ -24,6 +24,7 @@ import type { CameraConfig, VigilConfig } from './config/schema.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
 import { VigilMetrics } from './metrics/metrics.js';
+import { workerHeaps } from './workers/worker-heap.js';
 import { VERSION } from './version.js';
 
 export interface Daemon {
@@ -76,6 +77,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
 
   const metrics = new VigilMetrics();
   metrics.setInfo({ version: VERSION, allocator });
+  metrics.setWorkerHeapSource(() => workerHeaps.current());
   const store = EventStore.open(config.data_dir, { flushMs: config.store.flush_ms });
   const snapshots = new SnapshotWriter(path.join(config.data_dir, 'snapshots'));
   let bus: EventBus | undefined;

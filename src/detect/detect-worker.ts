@@ -1,13 +1,14 @@
 // One inference worker: owns an onnxruntime session and does preprocess → run → decode → NMS off the main
 // thread (onnxruntime-node's run() blocks the event loop for the whole inference: measured 80 ms gaps).
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ResolvedModel } from './model.js';
 import { decodeOutputs, finishDetections, type DecodeOptions, type RawOutput } from './postprocess.js';
 import { preprocess, type Image, type Rect } from './preprocess.js';
+import { workerInit } from '../workers/worker-heap.js';
 import type { DetectRequest, DetectResponse, WorkerInit } from './worker-protocol.js';
 
-const init = workerData as WorkerInit;
+const init = workerInit<WorkerInit>();
 const model: ResolvedModel = init.model;
 const allowedIds = new Set(init.decode.allowedIds);
 const decode: DecodeOptions = { ...init.decode, allowed: (id) => allowedIds.has(id) };

@@ -154,6 +154,27 @@ export class VigilMetrics implements CameraObserver {
     read('vigil_store_bytes', 'Bytes of the event store (pages in use, WAL) and its snapshots', () => this.pipelineSource!.storeBytes());
   }
 
+  /**
+   * Where the worker threads' heap gauges read from at scrape time (prom-client's nodejs_heap_* cover the
+   * main thread only). A worker that has exited has no series.
+   */
+  setWorkerHeapSource(source: () => Array<{ worker: string; usedBytes: number; totalBytes: number }>): void {
+    const heapGauge = (name: string, help: string, value: (h: ReturnType<typeof source>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['worker'],
+        registers: [this.registry],
+        collect: () => {
+          const gauge = this.registry.getSingleMetric(name) as Gauge;
+          gauge.reset();
+          for (const heap of source()) gauge.set({ worker: heap.worker }, value(heap));
+        },
+      });
+    heapGauge('vigil_worker_heap_used_bytes', 'V8 heap in use in each worker thread (detect-worker-N: inference; plate-worker-1: plate reader), last reported', (h) => h.usedBytes);
+    heapGauge('vigil_worker_heap_size_bytes', 'V8 heap size (committed) of each worker thread, last reported', (h) => h.totalBytes);
+  }
+
   /** vigil_info: the version and the memory allocator as labels, 1 always (an alert can catch a box on glibc's). */
   setInfo(info: { version: string; allocator: string }): void {
     new Gauge({

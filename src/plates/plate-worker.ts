@@ -1,7 +1,8 @@
 // The plate reader's worker thread: PP-OCR runs here, off the daemon's event loop.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { Image, Rect } from '../detect/preprocess.js';
 import { yuv420pToRgb } from '../image/yuv.js';
+import { workerInit } from '../workers/worker-heap.js';
 import { PlateReader } from './plate-reader.js';
 
 export interface PlateRequest {
@@ -15,7 +16,7 @@ export interface PlateRequest {
 
 let reader: PlateReader;
 try {
-  reader = await PlateReader.create({ threads: (workerData as { threads: number }).threads });
+  reader = await PlateReader.create({ threads: workerInit<{ threads: number }>().threads });
   parentPort!.postMessage({ type: 'ready' });
 } catch (err) {
   parentPort!.postMessage({ type: 'failed', error: (err as Error).message });

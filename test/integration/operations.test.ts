@@ -454,6 +454,16 @@ bus: { publish: null }
     expect(sample(scrape, 'vigil_store_bytes')).toBeGreaterThan(0);
   });
 
+  it("exports each worker thread's heap: the inference worker's and the plate reader's", () => {
+    for (const worker of ['detect-worker-1', 'plate-worker-1']) {
+      const used = sample(scrape, 'vigil_worker_heap_used_bytes', { worker });
+      const size = sample(scrape, 'vigil_worker_heap_size_bytes', { worker });
+      // A worker's isolate holds at least its modules (a few MB) and commits at least what it uses.
+      expect(used, worker).toBeGreaterThan(1e6);
+      expect(size, worker).toBeGreaterThanOrEqual(used!);
+    }
+  });
+
   it('finds them all in a live scrape', () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Json;
     const queries = [...dashboardQueries(dashboard), ...alertQueries()];
