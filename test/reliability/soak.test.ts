@@ -67,9 +67,10 @@ const RSS_MAX_RATIO = 1.3;
  * RSS follows the garbage collection of frame buffers (8 cameras × 5 fps of ~350 KB each) and scatters by
  * ~12 MB (sd) around the fit; the slope's standard error over the 25-min window is then 1.1-1.6 MB per 10 min
  * (measured: 1.2 ± 1.1 in a flat jemalloc run, against 18.6 on glibc's malloc, which keeps creeping). 6 MB
- * is ~4 standard errors above the flat run and a third of glibc's. One of three jemalloc runs failed it with 19.4:
- * not noise but one ~24 MB step at ~17 min with a flat line after it (README "Memory"), which the bound
- * rightly refuses to call stable until it is explained. Slower leaks need a longer run
+ * is ~4 standard errors above the flat run and a third of glibc's. Two of six jemalloc runs failed it (19.4, 15.9),
+ * each from one ~25 MB step with a flat line after it: the plate reader's onnxruntime arena growing to a new
+ * largest input, since turned off (README "Memory"). A step and a leak look alike in 25 minutes, so the bound
+ * refuses both. Slower leaks need a longer run
  * (the error shrinks with the window to the power 1.5: VIGIL_SOAK_MINUTES=120 makes it ~10 times smaller).
  */
 const RSS_SLOPE_BOUND = 6 * MB;
