@@ -157,8 +157,9 @@ describe('the web page', () => {
     expect((await chips()).join(' | ')).toMatch(/Camera\s*school-gate/i);
     expect((await chips()).join(' | ')).not.toMatch(/Place/i);
     await page.getByLabel('Object', { exact: true }).selectOption('person');
-    await expect.poll(() => cardIds()).toEqual([]);
-    expect(await page.locator('.summary').innerText()).toContain('No events match');
+    // The list is empty while the search loads too: wait for the answer, then check it shows no card.
+    await expect.poll(() => page.locator('.summary').innerText()).toContain('No events match');
+    expect(await cardIds()).toEqual([]);
     await page.getByRole('button', { name: 'Remove filter: Time' }).click();
     await expect.poll(() => cardIds()).toEqual([ids.person]);
   }, 30_000);
