@@ -9,6 +9,8 @@ import type { DropReason } from '../ingest/frame-reader.js';
 export type FrameDropReason = DropReason | 'detector_busy';
 import { readProcessCpuSeconds } from './process-cpu.js';
 
+type SetSample = (labels: Record<string, string>, value: number) => void;
+
 export interface CameraStatusSource {
   cameras(): Array<CameraStatus & { pid?: number | undefined }>;
 }
@@ -106,17 +108,9 @@ export class VigilMetrics implements CameraObserver {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
     type Status = ReturnType<CameraStatusSource['cameras']>[number];
     // Per-camera gauges read the supervisors' status at scrape time: nothing to keep in step.
-    const cameraGauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, v: number) => void, c: Status) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect: () => {
-          const gauge = this.registry.getSingleMetric(name) as Gauge;
-          gauge.reset();
-          for (const c of this.statusSource.cameras()) fill((labels, v) => gauge.set(labels, v), c);
-        },
+    const cameraGauge = (name: string, help: string, labelNames: string[], fill: (set: SetSample, c: Status) => void) =>
+      this.scrapedGauge(name, help, labelNames, (set) => {
+        for (const c of this.statusSource.cameras()) fill(set, c);
       });
     cameraGauge('vigil_camera_up', '1 while frames arrive from the camera, 0 otherwise', ['camera'], (set, c) =>
       set({ camera: c.name }, c.state === 'up' ? 1 : 0),
@@ -136,6 +130,21 @@ export class VigilMetrics implements CameraObserver {
     cameraGauge('vigil_ffmpeg_cpu_seconds', "CPU seconds used by the camera's current ffmpeg child (user + system); resets when it restarts", ['camera'], (set, c) => {
       const cpu = c.pid === undefined ? undefined : readProcessCpuSeconds(c.pid);
       if (cpu !== undefined) set({ camera: c.name }, cpu);
+    });
+  }
+
+  /** A gauge whose series are all set anew at every scrape by `fill`; series it does not set are gone. */
+  private scrapedGauge(name: string, help: string, labelNames: string[], fill: (set: SetSample) => void): Gauge {
+    return new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect: () => {
+        const gauge = this.registry.getSingleMetric(name) as Gauge;
+        gauge.reset();
+        fill((labels, v) => gauge.set(labels, v));
+      },
     });
   }
 
@@ -160,16 +169,8 @@ export class VigilMetrics implements CameraObserver {
    */
   setWorkerHeapSource(source: () => Array<{ worker: string; usedBytes: number; totalBytes: number }>): void {
     const heapGauge = (name: string, help: string, value: (h: ReturnType<typeof source>[number]) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['worker'],
-        registers: [this.registry],
-        collect: () => {
-          const gauge = this.registry.getSingleMetric(name) as Gauge;
-          gauge.reset();
-          for (const heap of source()) gauge.set({ worker: heap.worker }, value(heap));
-        },
+      this.scrapedGauge(name, help, ['worker'], (set) => {
+        for (const heap of source()) set({ worker: heap.worker }, value(heap));
       });
     heapGauge('vigil_worker_heap_used_bytes', 'V8 heap in use in each worker thread (detect-worker-N: inference; plate-worker-1: plate reader), last reported', (h) => h.usedBytes);
     heapGauge('vigil_worker_heap_size_bytes', 'V8 heap size (committed) of each worker thread, last reported', (h) => h.totalBytes);
