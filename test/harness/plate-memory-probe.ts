@@ -1,16 +1,18 @@
-// Child process of plates-memory.test.ts: `node --expose-gc --import tsx test/harness/plate-memory-probe.ts`. Reads plates
-// in small vehicle regions, then in a few frame-sized ones, then in small ones again, and prints the process's
-// RSS (MB) before and after the frame-sized reads and its peak during them, as one JSON line. Run it on jemalloc with dirty_decay_ms:0, so memory that is
-// freed goes back at once and RSS shows what is still held.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Child process of plates-memory.test.ts: `node --expose-gc --import tsx test/harness/plate-memory-probe.ts`.
+// Reads plates in small vehicle regions, then in a few frame-sized ones, then in small ones again, and prints
+// the process's RSS (MB) before and after the frame-sized reads and its peak during them, as one JSON line.
+// Run it on jemalloc with dirty_decay_ms:0, so memory that is freed goes back at once and RSS shows what is
+// still held.
+import { writeFileSync } from 'node:fs';
 import type { RgbImage } from '../../src/detect/preprocess.js';
 import { PlateReader } from '../../src/plates/plate-reader.js';
+import { MB } from './daemon-probe.js';
+import { procStatus } from './proc.js';
 
-const statusMb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 // Collects first (node --expose-gc): the reads leave frame-sized input and output arrays as garbage.
 const rssMb = () => {
   (globalThis as { gc?: () => void }).gc?.();
-  return statusMb('VmRSS');
+  return procStatus(process.pid).rssBytes / MB;
 };
 const width = 640, height = 360;
 const data = new Uint8Array(width * height * 3);
@@ -29,7 +31,7 @@ const before = rssMb();
 // high-water mark, reset here (clear_refs 5) so that it is the large reads'.
 writeFileSync('/proc/self/clear_refs', '5');
 await readTimes(5, { x: 0, y: 0, width, height });
-const peak = statusMb('VmHWM');
+const peak = procStatus(process.pid).peakRssBytes / MB;
 await readTimes(30, { x: 0, y: 0, width: 160, height: 96 });
 const after = rssMb();
 console.log(JSON.stringify({ before, peak, after }));

@@ -5,6 +5,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 export interface ProcStatus {
   /** VmRSS, bytes. */
   rssBytes: number;
+  /** VmHWM, bytes: the highest RSS since start or since the last `clear_refs` 5. */
+  peakRssBytes: number;
   threads: number;
   /** One letter: R running, S sleeping, T stopped, Z zombie, ... */
   state: string;
@@ -24,8 +26,8 @@ export interface ProcInfo {
 export function procStatus(pid: number): ProcStatus {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'm').exec(text)?.[1]?.trim();
-  const rssKb = Number((field('VmRSS') ?? '0 kB').split(/\s+/)[0]);
-  return { rssBytes: rssKb * 1024, threads: Number(field('Threads')), state: (field('State') ?? '?')[0]! };
+  const bytes = (name: string) => Number((field(name) ?? '0 kB').split(/\s+/)[0]) * 1024;
+  return { rssBytes: bytes('VmRSS'), peakRssBytes: bytes('VmHWM'), threads: Number(field('Threads')), state: (field('State') ?? '?')[0]! };
 }
 
 /** How many file descriptors the process has open. */
