@@ -14,7 +14,7 @@ const rssMb = () => {
   (globalThis as { gc?: () => void }).gc?.();
   return procStatus(process.pid).rssBytes / MB;
 };
-const width = 640, height = 360;
+const width = 1280, height = 720;
 const data = new Uint8Array(width * height * 3);
 // A gradient with some texture: the text detector does its ordinary work on it.
 for (let i = 0; i < data.length; i++) data[i] = ((i % (width * 3)) + Math.floor(i / (width * 3)) * 7) % 256;
