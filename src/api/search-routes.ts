@@ -1,6 +1,5 @@
 // The officers' API: search in words or by an edited filter, list events by field, one event, its
 // snapshots. Every search and every image fetched is written to the audit log (auth.ts says who).
-import { createReadStream, existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,7 +7,7 @@ import { PALETTE, type ColourName } from '../attributes/colour.js';
 import type { ApiAuth } from './auth.js';
 import { eventJson } from '../events/event-json.js';
 import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
-import type { SnapshotWriter } from '../events/snapshots.js';
+import { SnapshotUnavailableError, type SnapshotWriter } from '../events/snapshots.js';
 import { eventFromRow, type EventStore } from '../events/store.js';
 import { normalisePlate } from '../plates/plate-rules.js';
 import type { AuditLog } from '../search/audit-log.js';
@@ -125,14 +124,25 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
 
   app.get('/api/events/:id', async (request) => eventJson(eventOf(request)));
 
+  // Served only as captured: the file is re-hashed and a picture changed since (or swapped for a link to
+  // another file) is refused with 409 and audited, as the evidence export does.
   const sendSnapshot = (which: 'frame' | 'crop') => async (request: FastifyRequest, reply: FastifyReply) => {
     const event = eventOf(request);
     const ref = event[which];
-    const file = ref ? deps.snapshots.resolve(ref) : undefined;
-    if (!ref || !file || !existsSync(file)) throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
-    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `snapshot ${which} of event ${event.id}`, results: 1, from: request.ip });
+    const who = auth.nameOf(request);
+    if (!ref) throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
+    let bytes: Buffer;
+    try {
+      bytes = await deps.snapshots.readVerified(ref);
+    } catch (err) {
+      if (!(err instanceof SnapshotUnavailableError)) throw err;
+      if (err.reason === 'missing') throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
+      deps.audit.write({ who, via: 'api', action: 'snapshot refused', query: `snapshot ${which} of event ${event.id}: ${err.message}`, event: event.id, results: 0, from: request.ip });
+      throw Object.assign(new Error(`event ${event.id}: the ${which} ${err.message}`), { statusCode: 409 });
+    }
+    deps.audit.write({ who, via: 'api', query: `snapshot ${which} of event ${event.id}`, results: 1, from: request.ip });
     reply.header('content-type', 'image/jpeg').header('x-content-sha256', ref.sha256);
-    return reply.send(createReadStream(file));
+    return reply.send(bytes);
   };
   app.get('/api/events/:id/snapshot.jpg', sendSnapshot('frame'));
   app.get('/api/events/:id/crop.jpg', sendSnapshot('crop'));

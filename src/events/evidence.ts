@@ -2,7 +2,6 @@
 // in the format `sha256sum -c` checks. The snapshots are hashed again before they are packed: a file that
 // no longer matches the hash recorded at capture is refused, never exported as if it were intact.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { eventJson } from './event-json.js';
 import type { SnapshotWriter } from './snapshots.js';
@@ -37,16 +36,11 @@ export async function buildEvidence(event: StoredEvent, snapshots: SnapshotWrite
   for (const which of ['frame', 'crop'] as const) {
     const ref = event[which];
     if (!ref) continue;
-    const file = snapshots.resolve(ref);
     let data: Buffer;
     try {
-      data = await readFile(file);
+      data = await snapshots.readVerified(ref);
     } catch (err) {
-      throw new EvidenceTamperedError(`event ${event.id}: the ${which} snapshot ${ref.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    const actual = sha256(data);
-    if (actual !== ref.sha256) {
-      throw new EvidenceTamperedError(`event ${event.id}: the ${which} snapshot ${ref.path} no longer matches the SHA-256 recorded at capture (${ref.sha256}, now ${actual})`);
+      throw new EvidenceTamperedError(`event ${event.id}: the ${which} ${(err as Error).message}`);
     }
     contents.set(`${which}.jpg`, data);
   }

@@ -1,7 +1,8 @@
 // Writes an event's evidence: the whole frame with the object's box drawn, and a crop of the object, as
 // JPEG under data_dir/snapshots, with the SHA-256 of each file's bytes for the record. Only sharp encodes.
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../detect/preprocess.js';
@@ -18,6 +19,20 @@ export interface SnapshotPair {
   crop: SnapshotRef | null;
 }
 
+/**
+ * A snapshot that cannot be served as evidence: missing, not a plain file inside the snapshot folder, or no
+ * longer matching the SHA-256 recorded at capture. `reason` tells the API 404 (missing) from 409 (changed).
+ */
+export class SnapshotUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'missing' | 'tampered',
+  ) {
+    super(message);
+    this.name = 'SnapshotUnavailableError';
+  }
+}
+
 export class SnapshotWriter {
   constructor(readonly root: string) {}
 
@@ -27,7 +42,7 @@ export class SnapshotWriter {
    */
   async write(name: string, image: RgbImage, box: number[] | null, caption: string): Promise<SnapshotPair> {
     const dir = path.join(this.root, path.dirname(name));
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const raw = { raw: { width: image.width, height: image.height, channels: 3 as const } };
     const overlays = box ? [{ input: Buffer.from(annotation(image.width, image.height, box, caption)), top: 0, left: 0 }] : [];
     const frameJpeg = await sharp(image.data, raw).composite(overlays).jpeg({ quality: 85 }).toBuffer();
@@ -49,8 +64,45 @@ export class SnapshotWriter {
     return path.join(this.root, ref.path);
   }
 
+  /**
+   * The snapshot's bytes exactly as captured. Whoever can write into data_dir could otherwise swap a file for
+   * a symlink to anything the daemon may read, or edit a picture after the fact; so the file is opened
+   * without following a final symlink, its folder must really lie inside the snapshot root, and the bytes
+   * must hash to what was recorded at capture. Snapshots are small (tens of KB): reading one whole is cheaper
+   * than streaming it and hashing twice.
+   */
+  async readVerified(ref: SnapshotRef): Promise<Buffer> {
+    const file = this.resolve(ref);
+    let data: Buffer;
+    try {
+      const [root, folder] = await Promise.all([realpath(this.root), realpath(path.dirname(file))]);
+      if (folder !== root && !folder.startsWith(root + path.sep)) {
+        throw new SnapshotUnavailableError(`snapshot ${ref.path} lies outside the snapshot folder`, 'tampered');
+      }
+      const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      try {
+        if (!(await handle.stat()).isFile()) throw new SnapshotUnavailableError(`snapshot ${ref.path} is not a plain file`, 'tampered');
+        data = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if (err instanceof SnapshotUnavailableError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      // ELOOP: the file itself is a symlink (O_NOFOLLOW).
+      if (code === 'ELOOP') throw new SnapshotUnavailableError(`snapshot ${ref.path} is a symbolic link`, 'tampered');
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new SnapshotUnavailableError(`snapshot ${ref.path} is missing`, 'missing');
+      throw new SnapshotUnavailableError(`snapshot ${ref.path} cannot be read (${code ?? (err as Error).message})`, 'missing');
+    }
+    const actual = createHash('sha256').update(data).digest('hex');
+    if (actual !== ref.sha256) {
+      throw new SnapshotUnavailableError(`snapshot ${ref.path} no longer matches the SHA-256 recorded at capture (${ref.sha256}, now ${actual})`, 'tampered');
+    }
+    return data;
+  }
+
   private async save(relative: string, bytes: Buffer): Promise<SnapshotRef> {
-    await writeFile(path.join(this.root, relative), bytes);
+    await writeFile(path.join(this.root, relative), bytes, { mode: 0o600 });
     return { path: relative, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
   }
 }

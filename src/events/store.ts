@@ -1,7 +1,7 @@
 // The event store: SQLite (better-sqlite3) in WAL mode, the edge box's source of truth. Writes are queued
 // and committed together every flush interval; every committed change gets the next sequence number, so a
 // subscriber or a central hub can ask for "everything after seq N" and never miss an event.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -147,8 +147,11 @@ export class EventStore {
     readonly file: string,
     private readonly options: EventStoreOptions = {},
   ) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     try {
+      // SQLite creates its WAL and shared-memory files with the database's own mode: a new store starts 0600
+      // whatever the umask, so none of the three is readable by others.
+      if (file !== ':memory:' && !existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       // FULL: a commit survives power loss, not only a crash of vigil (edge boxes lose power).
