@@ -10,7 +10,7 @@ import { Detector } from './detect/detector.js';
 import { readImageFile } from './detect/image-file.js';
 import { buildModels, readManifest } from './models/build.js';
 import { PlateReader } from './plates/plate-reader.js';
-import { AuditLog } from './search/audit-log.js';
+import { AuditLog, auditRetention } from './search/audit-log.js';
 import { parseQuery } from './search/query-parser.js';
 import { placesFromConfig, runSearch } from './search/search.js';
 import { eventJson } from './events/event-json.js';
@@ -186,7 +186,7 @@ async function search(query: string, values: { config?: string; db?: string; jso
   try {
     // Search reads whole rows: no second query per event.
     const page = runSearch(store.database, filter, { limit }, eventFromRow);
-    new AuditLog(path.dirname(dbFile)).write({ who: os.userInfo().username, via: 'cli', query, results: page.events.length });
+    new AuditLog(path.dirname(dbFile), config ? auditRetention(config) : undefined).write({ who: os.userInfo().username, via: 'cli', query, results: page.events.length });
     if (values.json) console.log(JSON.stringify({ query, filter, events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) }));
     else {
       if (filter.unknown.length) console.error(`not understood: ${filter.unknown.join(' ')}`);
@@ -204,6 +204,8 @@ async function search(query: string, values: { config?: string; db?: string; jso
 
 async function backup(destination: string, configFile: string, json: boolean | undefined): Promise<number> {
   const { config } = loadConfig(configFile);
+  // A backup holds the same evidence and secrets as data_dir: readable by this user only.
+  process.umask(0o077);
   const summary = await backupStore(config.data_dir, path.resolve(destination), VERSION);
   if (json) console.log(JSON.stringify(summary));
   else {

@@ -1,12 +1,14 @@
 // Wires the stages together: cameras → motion → detector → tracker → events → store / bus, with metrics
 // and the API beside them.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { memoryAllocator } from './allocator.js';
+import { ApiAuth } from './api/auth.js';
+import { allowedHosts } from './api/request-guard.js';
 import { buildApi } from './api/server.js';
 import { EventBus } from './bus/event-bus.js';
 import { LiveView } from './live/live-view.js';
@@ -17,7 +19,7 @@ import { EventStore } from './events/store.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
-import { AuditLog } from './search/audit-log.js';
+import { AuditLog, auditRetention } from './search/audit-log.js';
 import { placesFromConfig } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
 import type { CameraConfig, VigilConfig } from './config/schema.js';
@@ -60,10 +62,26 @@ function apiTokens(config: LoadedConfig['config'], logger: Logger): Array<{ name
   return [{ name: 'default', token: readFileSync(file, 'utf8').trim() }];
 }
 
+/**
+ * Events, snapshots, the audit log and the token are evidence and secrets: only vigil's own user may read
+ * them, whatever umask it was started with (systemd sets 0077, a shell usually 0022). Everything created from
+ * here on gets 0600/0700; what an older version left is tightened at the top, where closing the folder is
+ * enough to close everything below it.
+ */
+export function protectDataDir(dataDir: string): void {
+  process.umask(0o077);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    chmodSync(path.join(dataDir, entry.name), entry.isDirectory() ? 0o700 : 0o600);
+  }
+}
+
 export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise<Daemon> {
   const { config } = loaded;
   const startedAt = Date.now();
-  mkdirSync(config.data_dir, { recursive: true });
+  protectDataDir(config.data_dir);
   const ffmpeg = await probeFfmpeg(config.ffmpeg.path);
   const allocator = memoryAllocator();
   logger.info({ config: loaded.file, version: VERSION, ffmpeg: ffmpeg.path, ffmpeg_version: ffmpeg.version, allocator }, 'vigil starting');
@@ -160,6 +178,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     utilisation: () => scheduler.utilisation,
     storeBytes: () => store.databaseBytes() + store.snapshotBytes(),
   });
+  const audit = new AuditLog(config.data_dir, auditRetention(config));
   const retention = () => {
     // Set beside the retention it describes: the gauge always shows the budget being enforced, also
     // after a reload changed it.
@@ -170,6 +189,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       snapshots.root,
     );
     if (deleted > 0) logger.info({ deleted }, 'retention removed old events');
+    const auditFiles = audit.prune();
+    if (auditFiles > 0) logger.info({ files: auditFiles }, 'audit retention removed closed audit files');
   };
   retention();
   const retentionTimer = setInterval(retention, 60_000);
@@ -179,22 +200,41 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
 
   // Live view transcodes from the camera itself with the configured ffmpeg, only while someone watches.
   const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => current.cameras, logger, metrics });
+  const auth = new ApiAuth(apiTokens(config, logger), {
+    audit,
+    dataDir: config.data_dir,
+    failuresPerMinute: () => current.api.auth_failures_per_minute,
+  });
   // The search API reads these at every request, so a reload can change them in place.
-  const tokens = apiTokens(config, logger);
   const search = {
     store,
     snapshots,
-    audit: new AuditLog(config.data_dir),
+    audit,
     places: placesFromConfig(config),
     timeZone: config.time_zone,
     windowMinutes: config.search.window_minutes,
-    tokens,
+    auth,
     version: VERSION,
     web: true,
     live,
     labels: config.detector.classes,
   };
-  const api: FastifyInstance = await buildApi({ metrics, cameras, logger, version: VERSION, startedAt, search });
+  let hosts = allowedHosts(config.api.host, config.api.allowed_hosts);
+  const api: FastifyInstance = await buildApi({
+    metrics,
+    cameras,
+    logger,
+    version: VERSION,
+    startedAt,
+    search,
+    allowedHosts: () => hosts,
+    trustedProxies: config.api.trusted_proxies,
+    limits: {
+      maxConnections: config.api.max_connections,
+      maxConnectionsPerClient: config.api.max_connections_per_client,
+      requestTimeoutS: config.api.request_timeout_s,
+    },
+  });
   let address: string;
   try {
     address = await api.listen({ host: config.api.host, port: config.api.port });
@@ -227,7 +267,9 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       search.places = placesFromConfig(current);
       search.timeZone = current.time_zone;
       search.windowMinutes = current.search.window_minutes;
-      tokens.splice(0, tokens.length, ...apiTokens(current, logger));
+      auth.replaceTokens(apiTokens(current, logger));
+      hosts = allowedHosts(current.api.host, current.api.allowed_hosts);
+      audit.setRetention(auditRetention(current));
       const restart = summary.restartRequired;
       logger.info(
         { config: next.file, ...summary, cameras: units.size },
@@ -239,6 +281,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     },
     async stop() {
       clearInterval(retentionTimer);
+      auth.close();
       // Intake stops first (cameras, live viewers); open events are ended and written; then the store is
       // flushed and closed before the bus, so every event published is also on disk.
       await Promise.all([live.stop(), ...[...units.values()].map(stopUnit)]);
@@ -259,7 +302,7 @@ export interface ReloadSummary {
 }
 
 /** Settings read once at start: a reload keeps their old values and says so. */
-const RESTART_ONLY = ['data_dir', 'api.host', 'api.port', 'bus', 'detector', 'ffmpeg.path', 'plates.enabled', 'plates.threads', 'store.flush_ms',
+const RESTART_ONLY = ['data_dir', 'api.host', 'api.port', 'api.trusted_proxies', 'api.max_connections', 'api.max_connections_per_client', 'api.request_timeout_s', 'bus', 'detector', 'ffmpeg.path', 'plates.enabled', 'plates.threads', 'store.flush_ms',
   // pino's child loggers (one per camera, per stage) keep the level they were made with.
   'log.level'] as const;
 /** Settings every camera's ingest and pipeline are built with: a change rebuilds every camera. */

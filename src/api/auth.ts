@@ -1,31 +1,74 @@
-// Who is asking. Programs send `Authorization: Bearer <token>`; the web page signs in once with the same
-// token and then carries a session cookie derived from it, because a browser cannot put a header on an
-// <img> request or a WebSocket. The cookie is an HMAC keyed by the token, so it needs no server-side
-// state, survives a daemon restart, and dies with the token when an operator removes it from the config.
+// Who is asking, and may they. Programs send `Authorization: Bearer <token>`; the web page signs in once with
+// the same token and then carries a session cookie derived from it, because a browser cannot put a header on
+// an <img> request or a WebSocket. The cookie is an HMAC keyed by the token, so it survives a daemon restart
+// and dies with the token when an operator removes it; a signed-out cookie is remembered until it expires.
+//
+// Access is decided on the route the router chose, never on the URL as spelled: `/%61pi/cameras`,
+// `GET http://x/api/cameras` and `/api/cameras` are one route to the router, so they are one decision here.
+// Every route needs a credential unless it is registered with `config: { access: 'public' | 'monitoring' }`,
+// so a route added later is protected without anyone remembering to protect it.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../search/audit-log.js';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { SessionDenyList } from './session-deny-list.js';
+
+/**
+ * token: a valid credential is required (the default for every route);
+ * public: anyone on an allowed Host (the page's files, signing in and out);
+ * monitoring: anyone, whatever the Host header (/metrics, /healthz: scraped under names vigil cannot know).
+ */
+export type RouteAccess = 'token' | 'public' | 'monitoring';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+}
 
 export interface ApiToken {
   name: string;
   token: string;
 }
 
+/** What a request proved itself with; kept so that a live socket can be closed when it stops being valid. */
+interface Credential {
+  kind: 'bearer' | 'cookie';
+  value: string;
+  name: string;
+}
+
+type SessionCheck = { ok: true; name: string; expires: number; mac: string } | { ok: false; why: 'expired' | 'invalid' | 'revoked' };
+
 export const SESSION_COOKIE = 'vigil_session';
 /** A station shift; the officer signs in again after it. */
 export const SESSION_HOURS = 12;
+/** A sign-in body is one token: anything larger is not a sign-in. */
+export const SIGN_IN_BODY_LIMIT = 4096;
 
-/** Routes anyone may call: the sign-in itself, and "am I signed in?". */
-const OPEN_ROUTES = new Set(['POST /api/session', 'GET /api/session', 'DELETE /api/session']);
+export interface ApiAuthOptions {
+  audit: AuditLog;
+  /** Where signed-out cookies are remembered. */
+  dataDir: string;
+  /** Read at every failure: a config reload may change it. */
+  failuresPerMinute: () => number;
+}
 
 export class ApiAuth {
-  private readonly who = new WeakMap<FastifyRequest, string>();
+  private tokens: ApiToken[];
+  private readonly credentials = new WeakMap<FastifyRequest, Credential>();
+  private readonly watchers = new Set<{ credential: Credential | undefined; revoked: () => void }>();
+  private readonly denied: SessionDenyList;
+  private readonly limiter: AuthFailureLimiter;
+  private readonly audit: AuditLog;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    /** Read at every request: the daemon replaces its contents on a config reload. */
-    private readonly tokens: readonly ApiToken[],
-    private readonly audit: AuditLog,
-  ) {}
+  constructor(tokens: readonly ApiToken[], options: ApiAuthOptions) {
+    this.tokens = [...tokens];
+    this.audit = options.audit;
+    this.denied = new SessionDenyList(options.dataDir);
+    this.limiter = new AuthFailureLimiter(options.failuresPerMinute);
+  }
 
   /** No tokens configured: the API is open (only for a box nobody else can reach). */
   get open(): boolean {
@@ -34,37 +77,72 @@ export class ApiAuth {
 
   /** The token's name for this request ("anonymous" when the API is open). */
   nameOf(request: FastifyRequest): string {
-    return this.who.get(request) ?? 'anonymous';
+    return this.credentials.get(request)?.name ?? 'anonymous';
+  }
+
+  /**
+   * A config reload replaced the tokens: from now on only these are valid, and every live socket opened with
+   * a credential that no longer is (a removed or changed token, its cookies) is closed at once.
+   */
+  replaceTokens(tokens: readonly ApiToken[]): void {
+    this.tokens = [...tokens];
+    this.recheck();
+  }
+
+  /**
+   * Calls `revoked` once, as soon as the credential this request came with stops being valid (token removed,
+   * cookie signed out or expired, or tokens configured on a box that was open). Returns the way to stop watching.
+   */
+  watch(request: FastifyRequest, revoked: () => void): () => void {
+    const watcher = { credential: this.credentials.get(request), revoked };
+    this.watchers.add(watcher);
+    // Cookies expire while a live view runs: look again every minute while anything is watched.
+    this.expiryTimer ??= setInterval(() => this.recheck(), 60_000).unref();
+    return () => {
+      this.watchers.delete(watcher);
+      if (this.watchers.size === 0 && this.expiryTimer) {
+        clearInterval(this.expiryTimer);
+        this.expiryTimer = undefined;
+      }
+    };
+  }
+
+  close(): void {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.watchers.clear();
   }
 
   register(app: FastifyInstance): void {
     app.addHook('onRequest', async (request, reply) => {
-      if (!request.url.startsWith('/api/')) return;
-      const route = `${request.method} ${request.url.split('?')[0]}`;
-      const name = this.identify(request);
-      if (name) this.who.set(request, name);
-      if (this.open || OPEN_ROUTES.has(route)) return;
-      if (!name) {
-        reply.header('www-authenticate', 'Bearer realm="vigil"');
-        return reply.code(401).send({ error: 'sign in first: a valid bearer token (Authorization: Bearer <token>) or session is required' });
-      }
+      // No route: the 404 that follows reveals nothing.
+      if (request.routeOptions.url === undefined) return;
+      const access = request.routeOptions.config.access ?? 'token';
+      if (access === 'monitoring') return;
+      const refused = this.authenticate(request, reply, access);
+      if (refused) return refused;
       // A cookie rides along on requests other sites make; refuse changes that come from another origin.
       if (request.method !== 'GET' && request.method !== 'HEAD' && !isSameOrigin(request)) {
         return reply.code(403).send({ error: 'cross-origin request refused' });
       }
     });
 
-    app.get('/api/session', async (request) => ({
-      signed_in: this.open || this.who.has(request),
-      name: this.open ? 'anonymous' : (this.who.get(request) ?? null),
+    const open = { config: { access: 'public' as const } };
+
+    app.get('/api/session', open, async (request) => ({
+      signed_in: this.open || this.credentials.has(request),
+      name: this.open ? 'anonymous' : (this.credentials.get(request)?.name ?? null),
       open: this.open,
     }));
 
-    app.post('/api/session', async (request, reply) => {
+    app.post('/api/session', { ...open, bodyLimit: SIGN_IN_BODY_LIMIT }, async (request, reply) => {
+      const wait = this.limiter.blockedFor(request.ip);
+      if (wait > 0) return this.tooMany(request, reply, wait);
       const body = (request.body ?? {}) as { token?: unknown };
       const given = typeof body.token === 'string' ? body.token.trim() : '';
       const match = this.match(given);
       if (!match) {
+        this.limiter.fail(request.ip);
         this.audit.write({ who: 'unknown', via: 'api', action: 'sign-in refused', query: '', results: 0, from: request.ip });
         return reply.code(401).send({ error: 'that token is not valid' });
       }
@@ -74,18 +152,86 @@ export class ApiAuth {
       return { signed_in: true, name: match.name, expires: new Date(expires).toISOString() };
     });
 
-    app.delete('/api/session', async (request, reply) => {
+    // Signing out revokes the cookie itself, not only the browser's copy of it, and closes its live views.
+    app.delete('/api/session', open, async (request, reply) => {
       reply.header('set-cookie', this.cookie(request, '', 0));
-      if (this.who.has(request)) this.audit.write({ who: this.nameOf(request), via: 'api', action: 'sign-out', query: '', results: 0, from: request.ip });
+      const value = readCookie(request.headers.cookie, SESSION_COOKIE);
+      const session = value ? this.verifySession(value) : undefined;
+      if (session?.ok) {
+        this.denied.add(session.mac, session.expires);
+        this.audit.write({ who: session.name, via: 'api', action: 'sign-out', query: '', results: 0, from: request.ip });
+        this.recheck();
+      }
       return { signed_in: false };
     });
   }
 
-  private identify(request: FastifyRequest): string | undefined {
+  /** Sets the request's credential; answers the refusal (and returns it) when the route may not be served. */
+  private authenticate(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): FastifyReply | undefined {
     const header = request.headers.authorization;
-    if (header?.startsWith('Bearer ')) return this.match(header.slice(7).trim())?.name;
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
-    return cookie ? this.verifySession(cookie) : undefined;
+    const bearer = header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
+    if (bearer === undefined && !cookie) {
+      return access === 'token' && !this.open ? this.unauthorised(reply, 'sign in first: a valid bearer token (Authorization: Bearer <token>) or session is required') : undefined;
+    }
+    const wait = this.limiter.blockedFor(request.ip);
+    if (wait > 0) return this.tooMany(request, reply, wait);
+    if (bearer !== undefined) {
+      const match = this.match(bearer);
+      if (match) {
+        this.credentials.set(request, { kind: 'bearer', value: bearer, name: match.name });
+        return undefined;
+      }
+      return this.refuse(request, reply, access, 'bearer token refused', 'that bearer token is not valid');
+    }
+    const session = this.verifySession(cookie!);
+    if (session.ok) {
+      this.credentials.set(request, { kind: 'cookie', value: cookie!, name: session.name });
+      return undefined;
+    }
+    // The browser should stop sending a cookie that will never work again.
+    reply.header('set-cookie', this.cookie(request, '', 0));
+    // An expired cookie is an officer whose shift ended, not a guess.
+    if (session.why === 'expired') {
+      return access === 'token' && !this.open ? this.unauthorised(reply, 'the session has expired: sign in again') : undefined;
+    }
+    return this.refuse(request, reply, access, `session cookie refused (${session.why})`, 'that session is not valid (signed out, or its token was removed): sign in again');
+  }
+
+  /** A wrong credential: counted and audited, wherever it was presented; refused where one is needed. */
+  private refuse(request: FastifyRequest, reply: FastifyReply, access: RouteAccess, action: string, message: string): FastifyReply | undefined {
+    this.limiter.fail(request.ip);
+    this.audit.write({ who: 'unknown', via: 'api', action, query: `${request.method} ${request.routeOptions.url}`, results: 0, from: request.ip });
+    return access === 'token' && !this.open ? this.unauthorised(reply, message) : undefined;
+  }
+
+  private unauthorised(reply: FastifyReply, message: string): FastifyReply {
+    reply.header('www-authenticate', 'Bearer realm="vigil"');
+    return reply.code(401).send({ error: message });
+  }
+
+  private tooMany(request: FastifyRequest, reply: FastifyReply, waitMs: number): FastifyReply {
+    const seconds = Math.ceil(waitMs / 1000);
+    if (this.limiter.reportRefusal(request.ip)) {
+      this.audit.write({ who: 'unknown', via: 'api', action: 'credentials refused: too many failures', query: `${request.method} ${request.routeOptions.url}`, results: 0, from: request.ip });
+    }
+    reply.header('retry-after', String(seconds));
+    return reply.code(429).send({ error: `too many wrong tokens or sessions from ${request.ip}: try again in ${seconds} s` });
+  }
+
+  private recheck(): void {
+    for (const watcher of [...this.watchers]) {
+      if (this.stillValid(watcher.credential)) continue;
+      this.watchers.delete(watcher);
+      watcher.revoked();
+    }
+  }
+
+  private stillValid(credential: Credential | undefined): boolean {
+    if (!credential) return this.open;
+    if (credential.kind === 'bearer') return this.match(credential.value)?.name === credential.name;
+    const session = this.verifySession(credential.value);
+    return session.ok && session.name === credential.name;
   }
 
   private match(given: string): ApiToken | undefined {
@@ -96,17 +242,20 @@ export class ApiAuth {
     });
   }
 
-  private verifySession(value: string): string | undefined {
+  private verifySession(value: string): SessionCheck {
     const [encodedName, expiresText, mac] = value.split('.');
-    if (!encodedName || !expiresText || !mac) return undefined;
+    if (!encodedName || !expiresText || !mac) return { ok: false, why: 'invalid' };
     const expires = Number(expiresText);
-    if (!Number.isFinite(expires) || expires < Date.now()) return undefined;
+    if (!Number.isFinite(expires)) return { ok: false, why: 'invalid' };
     const name = Buffer.from(encodedName, 'base64url').toString();
     const token = this.tokens.find((t) => t.name === name);
-    if (!token) return undefined;
+    if (!token) return { ok: false, why: 'invalid' };
     const want = Buffer.from(sessionValue(token, expires).split('.')[2]!);
     const got = Buffer.from(mac);
-    return want.length === got.length && timingSafeEqual(want, got) ? name : undefined;
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return { ok: false, why: 'invalid' };
+    if (expires < Date.now()) return { ok: false, why: 'expired' };
+    if (this.denied.has(mac)) return { ok: false, why: 'revoked' };
+    return { ok: true, name, expires, mac };
   }
 
   private cookie(request: FastifyRequest, value: string, maxAgeS: number): string {

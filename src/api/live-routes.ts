@@ -6,13 +6,13 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { LIVE_CLOSE, type LiveView } from '../live/live-view.js';
-import { isSameOrigin } from './auth.js';
+import { isSameOrigin, type ApiAuth } from './auth.js';
 
 interface CameraParams {
   camera: string;
 }
 
-export async function registerLiveRoutes(app: FastifyInstance, live: LiveView): Promise<void> {
+export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, auth?: ApiAuth): Promise<void> {
   if (!app.hasDecorator('websocketServer')) {
     // Viewers only receive; a viewer sending more than a close frame's worth is not a JSMpeg player.
     await app.register(websocket, { options: { maxPayload: 1024 } });
@@ -25,7 +25,10 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView): 
       return;
     }
     // Unknown camera: 4404; disabled: 4409 (LiveView closes the socket itself).
-    live.attach(request.params.camera, socket);
+    if (live.attach(request.params.camera, socket) !== 'attached' || !auth) return;
+    // The socket outlives the request that authorised it: it must not outlive the credential.
+    const unwatch = auth.watch(request, () => socket.close(LIVE_CLOSE.revoked, 'credential revoked: sign in again'));
+    socket.once('close', unwatch);
   });
 
   app.get<{ Params: CameraParams }>('/api/live/:camera/status', async (request, reply) => {

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
 import type { LiveView } from '../live/live-view.js';
-import { ApiAuth, type ApiToken } from './auth.js';
+import type { ApiAuth } from './auth.js';
+import { guardedServer, registerRequestGuard, type RequestLimits } from './request-guard.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
@@ -17,9 +18,13 @@ export interface ApiDeps {
   logger: Logger;
   version: string;
   startedAt: number;
+  limits: RequestLimits;
+  /** Host names the page and /api answer to (null: any); read at every request, a reload may change them. */
+  allowedHosts: () => Set<string> | null;
+  /** Addresses of TLS proxies whose X-Forwarded-For names the client (rate limits and the audit log). */
+  trustedProxies: string[];
   search?: SearchApiDeps & {
-    /** name → token; empty means the API is open (only on a box nobody else can reach). */
-    tokens: ApiToken[];
+    auth: ApiAuth;
     /** Serve the web page at / (needs the built page). */
     web: boolean;
     live?: LiveView;
@@ -27,20 +32,48 @@ export interface ApiDeps {
   };
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: 'token' | 'public' | 'monitoring';
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route the router knows, with who may call it: what a security review (and its test) walks. */
+export function routeTable(app: FastifyInstance): RouteEntry[] {
+  return [...(routeTables.get(app) ?? [])];
+}
+
+/** The largest body any route takes: an edited search filter. Sign-in takes far less (auth.ts). */
+export const BODY_LIMIT = 64 * 1024;
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Requests log at info; at warn only failures reach the log (Prometheus scrapes every few seconds).
     loggerInstance: deps.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
+    serverFactory: guardedServer(deps.limits),
+    bodyLimit: BODY_LIMIT,
+    // Stopping must not wait for a client that sends a byte every few seconds.
+    forceCloseConnections: true,
+    trustProxy: deps.trustedProxies.length ? deps.trustedProxies : false,
   });
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access: route.config?.access ?? 'token' });
+  });
+  registerRequestGuard(app, deps.allowedHosts);
 
-  app.get('/metrics', async (_request, reply) => {
+  const monitoring = { config: { access: 'monitoring' as const } };
+  app.get('/metrics', monitoring, async (_request, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.text();
   });
 
   // 200 while the process works, whatever the cameras do: a supervisor that restarted vigil because one
   // camera is down would take the other cameras down with it. "status" says whether all cameras are up.
-  app.get('/healthz', async () => {
+  app.get('/healthz', monitoring, async () => {
     const cameras = deps.cameras();
     const up = cameras.filter((c) => c.state === 'up').length;
     return {
@@ -64,7 +97,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   const search = deps.search;
   if (search) {
-    const auth = new ApiAuth(search.tokens, search.audit);
+    const auth = search.auth;
     auth.register(app);
     registerSearchRoutes(app, search, auth);
     registerCameraRoutes(app, {
@@ -75,7 +108,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       version: deps.version,
       labels: search.labels,
     });
-    if (search.live) await registerLiveRoutes(app, search.live);
+    if (search.live) await registerLiveRoutes(app, search.live, auth);
     if (search.web) registerWebRoutes(app);
   }
   return app;

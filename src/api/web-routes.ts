@@ -55,7 +55,7 @@ export function webAssets(root = PROJECT_ROOT): Map<string, Asset> {
 
 export function registerWebRoutes(app: FastifyInstance, assets = webAssets()): void {
   for (const [url, asset] of assets) {
-    app.get(url, async (request, reply) => {
+    app.get(url, { config: { access: 'public' } }, async (request, reply) => {
       reply
         .header('content-type', asset.type)
         .header('etag', asset.etag)

@@ -150,6 +150,44 @@ export const BusSchema = z
   })
   .describe('the event bus: { publish }');
 
+const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9.-]{0,252})?|\[?[0-9a-f:.]+\]?)$/i;
+
+export const ApiSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('address the HTTP API and /metrics listen on, e.g. 127.0.0.1 or 0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the HTTP API and /metrics, e.g. 8080 (0 = any free port)'),
+    tokens: z
+      .union([
+        z.literal('auto'),
+        z.literal('none'),
+        z.array(z.strictObject({ name: z.string().min(1), token: z.string().min(16, { message: 'tokens need at least 16 characters' }) })).min(1),
+      ])
+      .default('auto')
+      .describe('bearer tokens for /api: auto (one generated into data_dir/api-token on first start), none (open: only on a box nobody else can reach), or [{ name, token }]'),
+    allowed_hosts: z.array(z.string().regex(HOST_NAME, { message: 'a host name or address without port or scheme, e.g. vigil.station.lan' }).max(253)).max(64).default([])
+      .describe('Host header names the page and /api answer to besides localhost, the bind address and this machine\'s names, e.g. [vigil.station.lan] (a TLS proxy\'s name); ["*"] turns the check off'),
+    trusted_proxies: z.array(z.string().min(1).max(64)).max(64).default([])
+      .describe('addresses (or CIDR ranges) of TLS reverse proxies in front of vigil, whose X-Forwarded-For names the real client for rate limits and the audit log, e.g. [127.0.0.1]'),
+    max_connections: z.number().int().min(8).max(100_000).default(1024)
+      .describe('open HTTP connections at most; more are closed at once'),
+    max_connections_per_client: z.number().int().min(2).max(100_000).default(64)
+      .describe('open HTTP connections one client address may hold (slow or stuck clients cannot take them all)'),
+    request_timeout_s: z.number().min(1).max(600).default(30)
+      .describe('seconds a client may take to send a whole request (headers within a third of it, at most 10 s)'),
+    auth_failures_per_minute: z.number().int().min(1).max(10_000).default(10)
+      .describe('wrong tokens or cookies one client address may present per minute before its sign-ins are refused with 429 for the rest of the minute'),
+  })
+  .describe('the HTTP server: { host, port, tokens, allowed_hosts, trusted_proxies, max_connections, max_connections_per_client, request_timeout_s, auth_failures_per_minute }');
+
+export const AuditSchema = z
+  .strictObject({
+    max_file_mb: z.number().min(0.01).max(10_000).default(64)
+      .describe('size at which data_dir/audit.log is closed and renamed audit-<time>.log, in MB'),
+    retention_days: z.number().min(1).max(36_500).default(365)
+      .describe('days closed audit files are kept (evidence rules expect a year)'),
+  })
+  .describe('the audit log of searches, views, exports and sign-ins: { max_file_mb, retention_days }');
+
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
@@ -160,21 +198,8 @@ export const ConfigSchema = z
       window_minutes: z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side'),
     }).default({ window_minutes: 30 }).describe('search: { window_minutes }'),
     cameras: z.array(CameraSchema).min(1, { message: 'list at least one camera' }).describe('the cameras this box watches'),
-    api: z
-      .strictObject({
-        host: z.string().min(1).default('127.0.0.1').describe('address the HTTP API and /metrics listen on, e.g. 127.0.0.1 or 0.0.0.0'),
-        port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the HTTP API and /metrics, e.g. 8080 (0 = any free port)'),
-        tokens: z
-          .union([
-            z.literal('auto'),
-            z.literal('none'),
-            z.array(z.strictObject({ name: z.string().min(1), token: z.string().min(16, { message: 'tokens need at least 16 characters' }) })).min(1),
-          ])
-          .default('auto')
-          .describe('bearer tokens for /api: auto (one generated into data_dir/api-token on first start), none (open: only on a box nobody else can reach), or [{ name, token }]'),
-      })
-      .default({ host: '127.0.0.1', port: 8080, tokens: 'auto' })
-      .describe('the HTTP server: { host, port, tokens }'),
+    api: ApiSchema.default(ApiSchema.parse({})),
+    audit: AuditSchema.default(AuditSchema.parse({})),
     ffmpeg: z
       .strictObject({
         path: z.string().min(1).nullable().default(null)
@@ -236,6 +261,8 @@ export type DetectorConfig = z.infer<typeof DetectorSchema>;
 export type MotionSettings = z.infer<typeof MotionSchema>;
 export type TrackerConfig = z.infer<typeof TrackerSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
+export type ApiConfig = z.infer<typeof ApiSchema>;
+export type AuditConfig = z.infer<typeof AuditSchema>;
 export type PlatesConfig = z.infer<typeof PlatesSchema>;
 export type ZoneConfig = z.infer<typeof ZoneSchema>;
 export type CustomModelConfig = z.infer<typeof CustomModelSchema>;

@@ -65,8 +65,10 @@ export async function backupStore(dataDir: string, destination: string, version:
     }
   };
   walk(path.join(dataDir, 'snapshots'), path.join(destination, 'snapshots'));
-  const audit = path.join(dataDir, 'audit.log');
-  if (existsSync(audit)) copyFileSync(audit, path.join(destination, 'audit.log'));
+  // The open audit log and the closed ones (audit-<time>.log) that its size limit rotated out.
+  for (const name of readdirSync(dataDir)) {
+    if (name === 'audit.log' || /^audit-.*\.log$/.test(name)) copyFileSync(path.join(dataDir, name), path.join(destination, name));
+  }
 
   const summary: BackupSummary = {
     destination,

@@ -33,6 +33,8 @@ const Mpeg1Muxer = createRequire(import.meta.url)('node-rtsp-stream/mpeg1muxer')
 export const LIVE_CLOSE = {
   /** The server is stopping (RFC 6455 "going away"). */
   goingAway: 1001,
+  /** The credential the viewer opened the socket with was revoked (token removed, signed out, expired). */
+  revoked: 4401,
   /** The page was served by another origin (cross-site WebSocket hijacking). */
   forbiddenOrigin: 4403,
   unknownCamera: 4404,

@@ -42,10 +42,17 @@ export interface DaemonProcess {
   stop(killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** `bin/vigil run ...args`; `env` is added to this process's environment. */
-export async function startDaemonProcess(args: string[], env: Record<string, string> = {}): Promise<DaemonProcess> {
+/**
+ * `bin/vigil run ...args`; `env` is added to this process's environment; `umask` (e.g. 0) starts it under
+ * that umask instead of this process's.
+ */
+export async function startDaemonProcess(args: string[], env: Record<string, string> = {}, options: { umask?: number } = {}): Promise<DaemonProcess> {
   requireBuild();
-  const child = spawn(LAUNCHER, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
+  const [command, commandArgs] = options.umask === undefined
+    ? [LAUNCHER, ['run', ...args]]
+    // exec keeps the pid: the daemon is still this child, signals and all.
+    : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" run "$@"`, LAUNCHER, ...args]];
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
   let stdout = '', stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
