@@ -36,7 +36,7 @@ describe('config', () => {
     expect(config.data_dir).toBe(path.join(dir, 'data'));
     expect(config.cameras[0]).toMatchObject({ name: 'market-east', location: 'market', aliases: ['集市', 'bazaar'] });
     expect(config.cameras[0]!.detect).toEqual({ width: 640, height: 360, fps: 5 });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: 'auto' });
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8080, tokens: 'auto' });
     expect(config.ffmpeg.path).toBeNull();
     expect(config.ingest.backoff_max_s).toBe(30);
   });
