@@ -318,18 +318,35 @@ function resolveTime(f: Draft, today: LocalDate, ctx: ParseContext): SearchFilte
   if (f.relative !== undefined) {
     return { from: isoLocal(new Date(ctx.now.getTime() - f.relative * 60000), tz), to: isoLocal(ctx.now, tz) };
   }
-  const date = f.date ?? today;
-  if (f.clock) {
-    let [a, b] = f.clock;
-    if (f.ambiguous && !f.date) {
-      // Said at 17:30 without am/pm, "two thirty" means 14:30 (the last time it was two thirty).
-      const now = ctx.now.getTime();
-      if (localInstant(date, a + 12 * 60, tz).getTime() <= now) a = b = a + 12 * 60;
+  // A witness speaks of the past: a time without a date is its latest occurrence that has begun ("2pm" said
+  // at 01:00 is yesterday's, "morning" said at 01:00 yesterday morning). A date said outright is kept.
+  const latest = (starts: number[]): { date: LocalDate; minutes: number } => {
+    if (f.date) return { date: f.date, minutes: starts[0]! };
+    const now = ctx.now.getTime();
+    let best: { date: LocalDate; minutes: number; at: number } | undefined;
+    for (const back of [0, 1, 2]) {
+      const date = addDays(today, -back);
+      for (const minutes of starts) {
+        const at = localInstant(date, minutes, tz).getTime();
+        if (at <= now && (!best || at > best.at)) best = { date, minutes, at };
+      }
     }
-    if (a === b) return { ...span(date, a - ctx.windowMinutes, a + ctx.windowMinutes), around: isoLocal(localInstant(date, a, tz), tz) };
+    return best ?? { date: today, minutes: starts[0]! };
+  };
+  if (f.clock) {
+    const [a, b] = f.clock;
+    if (a === b) {
+      // Said without am/pm or a period, "two thirty" may be either half of the day.
+      const { date, minutes } = latest(f.ambiguous ? [a, a + 12 * 60] : [a]);
+      return { ...span(date, minutes - ctx.windowMinutes, minutes + ctx.windowMinutes), around: isoLocal(localInstant(date, minutes, tz), tz) };
+    }
+    const { date } = latest([a]);
     return span(date, a, b > a ? b : b + 24 * 60);
   }
-  if (f.period) return span(date, f.period[0], f.period[1]);
-  if (f.date) return span(date, 0, 24 * 60);
+  if (f.period) {
+    const { date } = latest([f.period[0]]);
+    return span(date, f.period[0], f.period[1]);
+  }
+  if (f.date) return span(f.date, 0, 24 * 60);
   return null;
 }

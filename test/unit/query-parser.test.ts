@@ -41,7 +41,8 @@ const CASES: Array<[string, Expect]> = [
   ['bicycle 2:30 pm', { labels: ['bicycle'], time: ['11-28 14:00', '11-28 15:00'] }],
   ['scooter this morning', { labels: ['motorcycle'], time: ['11-28 06:00', '11-28 12:00'] }],
   ['lorry this afternoon', { labels: ['truck'], time: ['11-28 12:00', '11-28 18:00'] }],
-  ['people tonight', { labels: ['person'], time: ['11-28 18:00', '11-29 00:00'] }],
+  // At 17:30 this evening has not begun: a witness means the last one.
+  ['people tonight', { labels: ['person'], time: ['11-27 18:00', '11-28 00:00'] }],
   ['cars last 2 hours', { labels: ['car'], time: ['11-28 15:30', '11-28 17:30'] }],
   ['any vehicle in the past 30 minutes', { labels: ['car', 'motorcycle', 'bus', 'truck'], time: ['11-28 17:00', '11-28 17:30'], unknown: ['any'] }],
   ['truck 2026-09-12', { labels: ['truck'], time: ['09-12 00:00', '09-13 00:00'] }],
@@ -81,7 +82,7 @@ const CASES: Array<[string, Expect]> = [
   ['公交车 14点', { labels: ['bus'], time: ['11-28 13:30', '11-28 14:30'] }],
   ['电动车 两点半', { labels: ['motorcycle'], time: ['11-28 14:00', '11-28 15:00'] }],
   ['自行车 上午十点', { labels: ['bicycle'], time: ['11-28 09:30', '11-28 10:30'] }],
-  ['行人 晚上八点', { labels: ['person'], time: ['11-28 19:30', '11-28 20:30'] }],
+  ['行人 晚上八点', { labels: ['person'], time: ['11-27 19:30', '11-27 20:30'] }],
   ['昨天晚上 斑马线 电动车', { labels: ['motorcycle'], places: ['crossing'], time: ['11-27 18:00', '11-28 00:00'] }],
   ['前天 学校门口 行人', { labels: ['person'], places: ['school gate'], time: ['11-26 00:00', '11-27 00:00'] }],
   ['最近两小时 货车', { labels: ['truck'], time: ['11-28 15:30', '11-28 17:30'] }],
@@ -136,10 +137,55 @@ describe('parseQuery', () => {
   it('writes times as ISO 8601 local times in the configured zone', () => {
     expect(parseQuery('14:00', ctx).time).toEqual({ from: '2026-11-28T13:30:00+08:00', to: '2026-11-28T14:30:00+08:00', around: '2026-11-28T14:00:00+08:00' });
     expect(parseQuery('yesterday', ctx).time!.around).toBeUndefined();
+    // 09:30 in London: 14:00 today is still to come, so yesterday's.
     const london = parseQuery('14:00', { ...ctx, timeZone: 'Europe/London' }).time!;
-    expect(london.from).toBe('2026-11-28T13:30:00+00:00');
+    expect(london.from).toBe('2026-11-27T13:30:00+00:00');
     // Across a DST change: 2026-03-29 01:00 in London is the switch to BST.
     expect(parseQuery('2026-03-29 09:00', { ...ctx, timeZone: 'Europe/London' }).time!.from).toBe('2026-03-29T08:30:00+01:00');
+  });
+
+  // The same words said at different hours of one day (Asia/Shanghai): always the latest past occurrence.
+  const AT_HOURS: Array<[string, string, string, string | null]> = [
+    // [said at (local), query, window from, window to] as 'MM-DD HH:MM'; around is checked where it applies.
+    ['11-29 01:02', '2pm', '11-28 13:30', '11-28 14:30'],
+    ['11-29 01:02', '14:00', '11-28 13:30', '11-28 14:30'],
+    ['11-29 01:02', '下午两点', '11-28 13:30', '11-28 14:30'],
+    ['11-29 01:02', '两点', '11-28 13:30', '11-28 14:30'],
+    ['11-29 01:02', '2:30', '11-28 14:00', '11-28 15:00'],
+    ['11-29 01:02', 'this morning', '11-28 06:00', '11-28 12:00'],
+    ['11-29 01:02', '上午', '11-28 06:00', '11-28 12:00'],
+    ['11-29 01:02', 'last night', '11-28 20:00', '11-29 06:00'],
+    ['11-29 01:02', '凌晨', '11-29 00:00', '11-29 06:00'],
+    ['11-29 01:02', 'between 13:00 and 15:00', '11-28 13:00', '11-28 15:00'],
+    ['11-29 01:02', '13点到15点', '11-28 13:00', '11-28 15:00'],
+    ['11-29 02:40', '两点', '11-29 01:30', '11-29 02:30'],
+    ['11-29 02:40', '2:30', '11-29 02:00', '11-29 03:00'],
+    ['11-29 09:15', '两点半', '11-29 02:00', '11-29 03:00'],
+    ['11-29 09:15', '9am', '11-29 08:30', '11-29 09:30'],
+    ['11-29 09:15', '10am', '11-28 09:30', '11-28 10:30'],
+    ['11-29 09:15', 'this morning', '11-29 06:00', '11-29 12:00'],
+    ['11-29 09:15', '上午十点', '11-28 09:30', '11-28 10:30'],
+    ['11-29 09:15', 'afternoon', '11-28 12:00', '11-28 18:00'],
+    ['11-29 14:05', '14:00', '11-29 13:30', '11-29 14:30'],
+    ['11-29 14:05', '2pm', '11-29 13:30', '11-29 14:30'],
+    ['11-29 14:05', '下午两点', '11-29 13:30', '11-29 14:30'],
+    ['11-29 14:05', '两点', '11-29 13:30', '11-29 14:30'],
+    ['11-29 14:05', '下午', '11-29 12:00', '11-29 18:00'],
+    ['11-29 13:55', '14:00', '11-28 13:30', '11-28 14:30'],
+    ['11-29 23:50', '晚上八点', '11-29 19:30', '11-29 20:30'],
+    ['11-29 23:50', 'tonight', '11-29 18:00', '11-30 00:00'],
+    // A date said outright is kept, even when the clock time on it is still to come today.
+    ['11-29 01:02', 'today 14:00', '11-29 13:30', '11-29 14:30'],
+    ['11-29 01:02', '昨天下午两点', '11-28 13:30', '11-28 14:30'],
+    ['11-29 01:02', '9月12日 14:00', '09-12 13:30', '09-12 14:30'],
+  ];
+  it.each(AT_HOURS)('said at %s, "%s" means %s to %s', (at, query, from, to) => {
+    const now = new Date(`2026-${at.replace(' ', 'T')}:00+08:00`);
+    const time = parseQuery(query, { ...ctx, now }).time!;
+    expect(time, query).not.toBeNull();
+    expect([local(time.from), local(time.to)]).toEqual([from, to]);
+    if (/today|昨天|月/.test(query)) return;
+    expect(Date.parse(time.around ?? time.from)).toBeLessThanOrEqual(now.getTime());
   });
 
   it('reads Chinese numbers', () => {
