@@ -8,13 +8,14 @@
 /**
  * Parameters whose values select a stream or a transport and cannot carry a credential (Dahua
  * ?channel=1&subtype=0&unicast=true&proto=Onvif, Hikvision ?transportmode=unicast&profile=Profile_1, Axis
- * ?videocodec=h264&resolution=640x480&fps=15, Foscam-style ?ch=2, ffmpeg's own tcp://...?timeout=0 in its
- * error lines). Left out on purpose: streamid (SRT access control puts user and password in it), key,
- * token, name, user and any generic name such as mode or id, whose meaning depends on the brand.
+ * ?videocodec=h264&resolution=640x480&fps=15, Foscam-style ?ch=2, SRT ?latency=200, ffmpeg's own
+ * tcp://...?timeout=0 in its error lines). Left out on purpose: streamid (SRT access control puts user and
+ * password in it), key, token, name, user and any generic name such as mode or id, whose meaning depends
+ * on the brand.
  */
 export const HARMLESS_PARAMS: ReadonlySet<string> = new Set([
   'channel', 'ch', 'subtype', 'stream', 'profile', 'unicast', 'proto', 'transport', 'transportmode', 'tcp',
-  'resolution', 'fps', 'codec', 'videocodec', 'timeout',
+  'resolution', 'fps', 'codec', 'videocodec', 'timeout', 'latency',
 ]);
 
 // A harmless parameter's value is shown only when it is a plain word or number: one holding URL syntax
@@ -171,4 +172,20 @@ function hideParameters(
     if (text[j] === '?' && j < end) query = true;
     i = j + 1;
   }
+}
+
+// Config keys whose values are credentials in any section, today's (api.tokens[].token) or a later one's
+// (bus.curve.secret_key): shown as *** by `vigil config check`. Public keys and names stay readable.
+const SECRET_KEY = /^(token|password|passphrase|secret|secret_key|private_key)$|_(secret|password|token)$/i;
+
+/** A copy of a config for showing: camera URLs redacted, every credential field replaced by ***. */
+export function redactConfig<T>(config: T): T {
+  const walk = (node: unknown, key: string | undefined): unknown => {
+    if (Array.isArray(node)) return node.map((item) => walk(item, key));
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
+    if (typeof node !== 'string') return node;
+    if (key !== undefined && SECRET_KEY.test(key)) return '***';
+    return key === 'url' ? redactUrl(node) : redactCredentials(node);
+  };
+  return walk(config, undefined) as T;
 }

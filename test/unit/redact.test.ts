@@ -98,7 +98,7 @@ const anySuffix = fc.oneof(noise, fc.constantFrom('', ' failed', "':", ...FFMPEG
 describe('redactCredentials', () => {
   it('hides the credentials the old name list missed, and typos', () => {
     const cases: Array<[string, string]> = [
-      ['srt://127.0.0.1:9000?passphrase=Pa55phrase-long&latency=200', 'srt://127.0.0.1:9000?passphrase=***&latency=***'],
+      ['srt://127.0.0.1:9000?passphrase=Pa55phrase-long&latency=200&pbkeylen=16', 'srt://127.0.0.1:9000?passphrase=***&latency=200&pbkeylen=***'],
       ['http://cam/cgi-bin/snap.cgi?loginuse=admin&loginpas=Secret99', 'http://cam/cgi-bin/snap.cgi?loginuse=***&loginpas=***'],
       ['http://cam/video.cgi?apikey=ABC123&passwd=x&channel=2&subtype=1', 'http://cam/video.cgi?apikey=***&passwd=***&channel=2&subtype=1'],
       ['https://relay/live?access_token=eyJhbGci.x.y: Server returned 403 Forbidden (access denied)', 'https://relay/live?access_token=***: Server returned 403 Forbidden (access denied)'],
