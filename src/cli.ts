@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { redactConfig } from './config/redact.js';
 import { objectColours } from './attributes/colour.js';
 import { DETECTOR_DEFAULTS } from './config/schema.js';
 import { startDaemon } from './daemon.js';
@@ -38,8 +39,9 @@ usage:
                                 find events: red motorbike at market 14:00, 集市 红色摩托车 下午两点, 贵F·8
   vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
   vigil models list             show the built models
-  vigil config check --config FILE
-                                validate a config file and print what it resolves to
+  vigil config check --config FILE [--show-secrets]
+                                validate a config file and print what it resolves to (passwords, tokens
+                                and keys as ***, unless --show-secrets), then an "OK: ..." summary line
   vigil backup DIR --config FILE
                                 back up the event store, snapshots and audit log into DIR, safely while
                                 the daemon runs; run again to update (only new snapshots are copied)
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       db: { type: 'string' },
       explain: { type: 'boolean' },
       limit: { type: 'string' },
+      'show-secrets': { type: 'boolean' },
     },
   });
   if (values.version) {
@@ -101,10 +104,17 @@ async function main(argv: string[]): Promise<number> {
     case 'backup':
       if (!sub || rest.length > 0 || !values.config) throw new UsageError('usage: vigil backup DIR --config FILE');
       return backup(sub, values.config, values.json);
-    case 'config':
-      if (sub !== 'check' || !values.config) throw new UsageError('usage: vigil config check --config FILE');
-      console.log(JSON.stringify(loadConfig(values.config).config, null, 2));
+    case 'config': {
+      if (sub !== 'check' || !values.config) throw new UsageError('usage: vigil config check --config FILE [--show-secrets]');
+      const { config } = loadConfig(values.config);
+      // Its output gets pasted into tickets and chats: credentials only when the operator asks for them.
+      if (values['show-secrets']) console.error('vigil: --show-secrets: this output holds passwords and tokens; do not paste it anywhere');
+      console.log(JSON.stringify(values['show-secrets'] ? config : redactConfig(config), null, 2));
+      const enabled = config.cameras.filter((c) => c.enabled).length;
+      const cameras = `${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'}`;
+      console.log(`OK: ${cameras} (${enabled} enabled), ffmpeg ${config.ffmpeg.path ?? 'bundled'}, data_dir ${config.data_dir}`);
       return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
