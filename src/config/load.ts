@@ -1,12 +1,19 @@
 // Reads a YAML config file, validates it against the schema and resolves paths against the file's folder.
 // Every problem is reported with the field's path and the field's own description as the hint.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, isStreamUrl, type VigilConfig } from './schema.js';
 import { COCO_LABELS } from '../detect/coco.js';
-import { redactCredentials } from './redact.js';
+import { redactCredentials, redactUrl } from './redact.js';
+
+/** A config file lists cameras and settings: a few KB. Anything this big is the wrong file or an attack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Alias expansions YAML may make (yaml's count: uses of an alias times its size); the "billion laughs" need millions. */
+const MAX_ALIAS_COUNT = 100;
+/** YAML problems listed at most: a binary or truncated file would otherwise give one per line. */
+const MAX_PROBLEMS = 10;
 
 export interface ConfigProblem {
   path: string;
@@ -14,15 +21,21 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+
   constructor(
     readonly file: string,
-    readonly problems: ConfigProblem[],
+    problems: ConfigProblem[],
   ) {
-    super(
-      `config ${file} is invalid:\n` + problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n'),
-    );
+    super(`config ${file} is invalid:\n` + redactProblems(problems).map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
+    this.problems = redactProblems(problems);
   }
+}
+
+/** Messages quote values and keys from the file: whatever the check, a credential goes no further. */
+function redactProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.map((p) => ({ path: p.path, message: redactCredentials(p.message) }));
 }
 
 export interface LoadedConfig {
@@ -32,25 +45,124 @@ export interface LoadedConfig {
 
 export function loadConfig(file: string): LoadedConfig {
   const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (err) {
-    throw new ConfigError(absolute, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? err})` }]);
-  }
-  return parseConfig(text, absolute);
+  return parseConfig(readConfigText(absolute), absolute);
 }
 
-/** Validates config text; `file` names it in errors and anchors relative paths. */
+/**
+ * Reads at most MAX_CONFIG_BYTES of UTF-8 text. The size is checked before reading; devices and pipes
+ * (/dev/zero, a bash <(...)) have none, so reading stops one byte past the limit.
+ */
+function readConfigText(file: string): string {
+  const refuse = (message: string) => new ConfigError(file, [{ path: '', message }]);
+  const cannot = (err: unknown) => refuse(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? err})`);
+  let fd: number;
+  try {
+    const stat = statSync(file);
+    if (stat.isDirectory()) throw refuse('is a directory, not a config file');
+    if (stat.isFile() && stat.size > MAX_CONFIG_BYTES) {
+      throw refuse(`the file is ${mebibytes(stat.size)}; a config file may be at most ${mebibytes(MAX_CONFIG_BYTES)} (is it the right file?)`);
+    }
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw err instanceof ConfigError ? err : cannot(err);
+  }
+  const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+  let length = 0;
+  try {
+    for (let n = 1; n > 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+  } catch (err) {
+    throw cannot(err);
+  } finally {
+    closeSync(fd);
+  }
+  if (length > MAX_CONFIG_BYTES) throw refuse(`the file is over the ${mebibytes(MAX_CONFIG_BYTES)} a config file may be (is it the right file?)`);
+  const bytes = buffer.subarray(0, length);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw refuse(`binary data (a NUL byte at byte ${nul}), not a YAML text file`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw refuse('not UTF-8 text: is it the right file?');
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 3 : 1).replace(/\.?0+$/, '')} MiB`;
+}
+
+/**
+ * Validates config text; `file` names it in errors and anchors relative paths. Whatever the text, the
+ * only exception is a ConfigError (the command line exits 2 with it; a reload keeps the running config).
+ */
 export function parseConfig(text: string, file: string): LoadedConfig {
+  try {
+    return parseText(text, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // Nesting deep enough to exhaust the stack in the parser, toJS or the schema.
+    if (err instanceof RangeError) throw new ConfigError(file, [{ path: '', message: NESTED_TOO_DEEP }]);
+    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${(err as Error).message ?? err}` }]);
+  }
+}
+
+/**
+ * Flow collections ([...], {...}) nested deeper than this are refused before parsing: the parser takes
+ * seconds over a megabyte of them and then runs out of stack. Block nesting is bounded by the file size.
+ */
+const MAX_FLOW_DEPTH = 64;
+
+/**
+ * The line where '[' and '{' first nest deeper than `limit`, outside quotes and comments. A bracket inside
+ * a plain scalar (location: stall [3) may be miscounted; it takes 64 of them to matter.
+ */
+function flowNestingOver(text: string, limit: number): number | undefined {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    else if (c === '[' || c === '{') {
+      if (++depth > limit) return line;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (c === '"' || c === "'") {
+      for (i++; i < text.length && text[i] !== c; i++) {
+        if (text[i] === '\n') line++;
+        else if (c === '"' && text[i] === '\\') i++;
+      }
+    }
+  }
+  return undefined;
+}
+
+const NESTED_TOO_DEEP = 'YAML nested too deeply (lists or mappings inside one another hundreds of times); a vigil config needs fewer than 10 levels';
+
+function parseText(text: string, file: string): LoadedConfig {
+  const deep = flowNestingOver(text, MAX_FLOW_DEPTH);
+  if (deep !== undefined) {
+    throw new ConfigError(file, [{ path: '', message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep (line ${deep}); a vigil config needs fewer than 10 levels` }]);
+  }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
+    const messages = [...new Set(doc.errors.map((e) => {
+      const first = e.message.split('\n')[0]!;
+      return /Maximum call stack/i.test(first) ? NESTED_TOO_DEEP : `YAML syntax: ${first}`;
+    }))];
+    const shown = messages.slice(0, MAX_PROBLEMS).map((message) => ({ path: '', message }));
+    if (messages.length > MAX_PROBLEMS) shown.push({ path: '', message: `... and ${messages.length - MAX_PROBLEMS} more YAML problems` });
+    throw new ConfigError(file, shown);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    throw new ConfigError(file, [{
+      path: '',
+      message: `YAML aliases (*name) expand to too many copies (yaml's limit: ${MAX_ALIAS_COUNT}), as in an "alias bomb"; write the values out`,
+    }]);
+  }
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, raw)));
@@ -65,17 +177,25 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(camera.url)) {
       problems.push({
         path: `cameras[${i}].url`,
-        message: `unsupported scheme in ${redactCredentials(camera.url)}; use rtsp://, rtsps://, rtmp://, http(s)://, srt://, udp:// or a file path`,
+        message: `unsupported scheme in ${redactUrl(camera.url)}; use rtsp://, rtsps://, rtmp://, http(s)://, srt://, udp:// or a file path`,
       });
       return;
     }
     const resolved = path.resolve(base, camera.url);
-    if (!existsSync(resolved)) {
-      problems.push({ path: `cameras[${i}].url`, message: `no such video file: ${resolved}` });
+    if (existsSync(resolved)) {
+      camera.url = resolved;
       return;
     }
-    camera.url = resolved;
+    // rtsp:/user:pass@host, rtsp:user:pass@host, rtsp//host: a URL with a typo, not a file name.
+    const scheme = /^(rtsps?|rtmps?|https?|srt|udp|tcp)(?=[:;./\\])/i.exec(camera.url)?.[1];
+    problems.push({
+      path: `cameras[${i}].url`,
+      message: scheme
+        ? `${redactUrl(camera.url)} is not a valid URL: it must start with "${scheme.toLowerCase()}://" (a colon and two slashes)`
+        : `no such video file: ${redactUrl(resolved)}`,
+    });
   });
+  checkTokens(config, problems);
   const model = config.detector.model;
   if (typeof model === 'object') {
     model.path = path.resolve(base, model.path);
@@ -92,6 +212,22 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   });
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, config };
+}
+
+/** Each API token has its own name and value: the audit log records who by the token's name. */
+function checkTokens(config: VigilConfig, problems: ConfigProblem[]): void {
+  const tokens = config.api.tokens;
+  if (!Array.isArray(tokens)) return;
+  const names = new Map<string, number>();
+  const values = new Map<string, number>();
+  tokens.forEach((entry, i) => {
+    const sameName = names.get(entry.name);
+    if (sameName === undefined) names.set(entry.name, i);
+    else problems.push({ path: `api.tokens[${i}].name`, message: `duplicate token name "${entry.name}" (also api.tokens[${sameName}].name); names must be unique, the audit log tells users apart by them` });
+    const sameValue = values.get(entry.token);
+    if (sameValue === undefined) values.set(entry.token, i);
+    else problems.push({ path: `api.tokens[${i}].token`, message: `the same token as api.tokens[${sameValue}] ("${tokens[sameValue]!.name}"); give each name its own token` });
+  });
 }
 
 export function formatPath(parts: readonly PropertyKey[]): string {
@@ -120,7 +256,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
     case 'invalid_type': {
       const value = valueAt(raw, issue.path);
       if (value === undefined) return { path: at, message: `missing; expected ${issue.expected}${hint}` };
-      return { path: at, message: `expected ${issue.expected}, got ${describeValue(value)}${hint}` };
+      return { path: at, message: `expected ${issue.expected}, got ${describeValue(value, issue.path)}${hint}` };
     }
     default:
       return { path: at, message: `${issue.message}${hint}` };
@@ -166,11 +302,20 @@ function valueAt(raw: unknown, parts: readonly PropertyKey[]): unknown {
   return node;
 }
 
-function describeValue(value: unknown): string {
+// Fields holding a secret, anywhere in the config (api.tokens[0].token, a key or password of a future section):
+// a value there is described, never quoted, however it is mistyped.
+const SECRET_FIELD = /^(tokens?|.*secret.*|.*_?key|password|passphrase)$/i;
+
+function describeValue(value: unknown, at: readonly PropertyKey[]): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `string ${JSON.stringify(redactCredentials(value))}`;
+  if (typeof value === 'string') {
+    if (at.some((part) => typeof part === 'string' && SECRET_FIELD.test(part))) return `a string of ${value.length} characters (not shown: a secret)`;
+    // Redacted as a whole first: cutting a URL short could cut off the '@' that marks its password.
+    const shown = at.at(-1) === 'url' ? redactUrl(value) : redactCredentials(value);
+    return `string ${JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown)}`;
+  }
   return `${typeof value} ${String(value)}`;
 }
 
