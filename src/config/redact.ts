@@ -20,7 +20,8 @@ export const HARMLESS_PARAMS: ReadonlySet<string> = new Set([
 
 // A harmless parameter's value is shown only when it is a plain word or number: one holding URL syntax
 // (?stream=rtsp:user=...) may be another URL, with credentials of its own.
-const PLAIN_VALUE = /^[A-Za-z0-9_.,+-]*:?$/; // the colon: ffmpeg's "URL: message"
+// The trailing colon or question mark is ffmpeg's ("URL: message", "Did you mean file:URL?").
+const PLAIN_VALUE = /^[A-Za-z0-9_.,+-]*[:?]?$/;
 
 // Where a URL begins: any scheme followed by slashes (rtsp://, the one-slash typo rtsp:/, rtsp:\\), or one of
 // the schemes vigil and ffmpeg use followed by a typo instead (rtsp:user:pass@, rtsp//, rtsp;//, file:srt://),

@@ -128,6 +128,7 @@ describe('redactCredentials', () => {
       'Stream #0:0: Video: h264 (High), yuv420p(progressive), 1280x720, 25 fps',
       '[h264 @ 0x55d1] error while decoding MB 12 7, bytestream -5',
       'Did you mean file:srt://127.0.0.1:9000?',
+      'Did you mean file:srt://127.0.0.1:9000?latency=200?',
     ]) expect(redactCredentials(line)).toBe(line);
     // '?' is data inside a query value, so ffmpeg's question mark goes with the passphrase.
     expect(redactCredentials('Did you mean file:srt://127.0.0.1:9000?passphrase=Pa55phrase-long?')).toBe('Did you mean file:srt://127.0.0.1:9000?passphrase=***');
