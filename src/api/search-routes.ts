@@ -30,7 +30,9 @@ const DEFAULT_LIMIT = 50;
 
 // The filter the page sends back after an officer removed a chip or picked a quick filter: the same shape
 // /api/search answers with, checked field by field so a bad one is named.
+const KINDS = ['motion', 'object', 'plate'] as const;
 const FilterSchema = z.object({
+  kinds: z.array(z.enum(KINDS)).max(3).default([]),
   labels: z.array(z.string().max(40)).max(20).default([]),
   colours: z.array(z.object({ colour: z.enum(PALETTE), part: z.enum(['any', 'upper', 'lower']).default('any') })).max(12).default([]),
   places: z.array(z.object({ kind: z.enum(['camera', 'location', 'zone']), name: z.string().max(200), camera: z.string().max(200).optional() })).max(50).default([]),
@@ -100,7 +102,11 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     if (colour !== undefined && !PALETTE.includes(colour as ColourName)) throw new BadRequest(`color must be one of ${PALETTE.join(', ')}`);
     const from = time('from');
     const to = time('to');
+    const kinds = q.kind ? q.kind.split(',') : [];
+    const badKind = kinds.find((k) => !(KINDS as readonly string[]).includes(k));
+    if (badKind !== undefined) throw new BadRequest(`kind must be one or more of ${KINDS.join(', ')}, comma-separated; got "${badKind}"`);
     const filter: SearchFilter = {
+      kinds: kinds as SearchFilter['kinds'],
       labels: q.label ? q.label.split(',') : [],
       colours: colour ? [{ colour: colour as ColourName, part: 'any' }] : [],
       places: q.camera ? q.camera.split(',').map((name) => ({ kind: 'camera' as const, name })) : [],
@@ -152,6 +158,12 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   app.get('/api/events/:id/evidence.zip', async (request, reply) => {
     const event = eventOf(request);
     const who = auth.nameOf(request);
+    // An ongoing event's snapshots are still replaced by better ones: what was exported would not be what
+    // the store finally holds.
+    if (event.end === null) {
+      deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: `event ${event.id} is still ongoing`, event: event.id, results: 0, from: request.ip });
+      throw Object.assign(new Error(`event ${event.id} is still ongoing: export it once it has ended (its snapshots may still be replaced by better ones)`), { statusCode: 409 });
+    }
     let pack;
     try {
       pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone });

@@ -22,7 +22,11 @@ export interface ParseContext {
   windowMinutes: number;
 }
 
+export type EventKind = 'motion' | 'object' | 'plate';
+
 export interface SearchFilter {
+  /** Which kinds of event: motion only, plate readings only; empty means any. */
+  kinds: EventKind[];
   labels: string[];
   colours: Array<{ colour: ColourName; part: 'any' | 'upper' | 'lower' }>;
   places: Array<{ kind: Place['kind']; name: string; camera?: string }>;
@@ -46,6 +50,11 @@ const LABEL_TERMS: Array<[string, string[]]> = [
   ['vehicle', ['vehicle', 'vehicles', '车辆', '机动车', '车']],
 ];
 const VEHICLE_LABELS = ['car', 'motorcycle', 'bus', 'truck'];
+
+const KIND_TERMS: Array<[EventKind, string[]]> = [
+  ['motion', ['motion', 'movement', 'motion event', 'motion events', '移动', '移动侦测', '运动侦测', '动态']],
+  ['plate', ['plate', 'plates', 'number plate', 'number plates', 'licence plate', 'licence plates', 'license plate', 'license plates', 'registration', '车牌', '车牌号', '车牌号码', '牌照', '号牌']],
+];
 
 const COLOUR_TERMS: Array<[ColourName, string[]]> = [
   ['red', ['red', 'maroon', 'crimson', '红色', '红']],
@@ -114,7 +123,7 @@ const PERIODS: Array<[RegExp, [number, number]]> = [
 ];
 
 export function parseQuery(text: string, ctx: ParseContext): SearchFilter {
-  const draft: Draft = { labels: [], colours: [], places: [], time: null, plate: null, unknown: [] };
+  const draft: Draft = { kinds: [], labels: [], colours: [], places: [], time: null, plate: null, unknown: [] };
   const scan: Scan = { pendingWearing: false, lastColour: undefined };
   const terms = buildTerms(ctx.places);
   // Full-width to half-width, Chinese punctuation to spaces, lower case for English.
@@ -148,8 +157,10 @@ export function parseQuery(text: string, ctx: ParseContext): SearchFilter {
     s = s.slice(word.length);
   }
   if (draft.labels.includes('vehicle')) draft.labels = [...new Set([...draft.labels.filter((l) => l !== 'vehicle'), ...VEHICLE_LABELS])];
+  // "plate 贵F12345": the text already asks for plates, on whatever event carries the reading.
+  if (draft.plate) draft.kinds = draft.kinds.filter((k) => k !== 'plate');
   draft.time = resolveTime(draft, today, ctx);
-  return { labels: draft.labels, colours: draft.colours, places: draft.places, time: draft.time, plate: draft.plate, unknown: mergeUnknown(draft.unknown) };
+  return { kinds: draft.kinds, labels: draft.labels, colours: draft.colours, places: draft.places, time: draft.time, plate: draft.plate, unknown: mergeUnknown(draft.unknown) };
 }
 
 /** Consecutive unknown Chinese characters read back as one word. */
@@ -167,6 +178,7 @@ function buildTerms(places: Place[]): Term[] {
   const terms: Term[] = [];
   const add = (text: string, apply: Term['apply']) => terms.push({ text: text.toLowerCase(), apply });
   for (const [label, words] of LABEL_TERMS) for (const w of words) add(w, (f) => void (f.labels.includes(label) || f.labels.push(label)));
+  for (const [kind, words] of KIND_TERMS) for (const w of words) add(w, (f) => void (f.kinds.includes(kind) || f.kinds.push(kind)));
   for (const [colour, words] of COLOUR_TERMS) {
     for (const w of [...words, CHINESE[colour]]) {
       add(w, (f, scan) => {

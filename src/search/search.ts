@@ -52,6 +52,10 @@ export function placesFromConfig(config: VigilConfig): Place[] {
 export function planSearch(filter: SearchFilter, options: SearchOptions): SearchPlan {
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.kinds.length > 0) {
+    where.push(`e.kind IN (${filter.kinds.map(() => '?').join(', ')})`);
+    params.push(...filter.kinds);
+  }
   if (filter.labels.length > 0) {
     // Only object and plate events have labels, so the label alone picks them, on the (label, start) index.
     where.push(`e.label IN (${filter.labels.map(() => '?').join(', ')})`);

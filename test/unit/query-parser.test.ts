@@ -13,6 +13,7 @@ const PLACES: Place[] = [
 const ctx = { now: new Date('2026-11-28T09:30:00Z'), timeZone: 'Asia/Shanghai', windowMinutes: 30, places: PLACES };
 
 interface Expect {
+  kinds?: string[];
   labels?: string[];
   colours?: string[]; // 'red' (any part) or 'upper:red' / 'lower:blue'
   places?: string[];
@@ -66,8 +67,8 @@ const CASES: Array<[string, Expect]> = [
   ['   ', {}],
   ['F12*45', { plate: 'F12*45' }],
   ['12345', { plate: '12345' }],
-  ['plate 贵F12345', { plate: '贵F12345', unknown: ['plate'] }],
-  ['car with plate f12*45 at checkpoint', { labels: ['car'], plate: 'F12*45', places: ['north checkpoint'], unknown: ['plate'] }],
+  ['plate 贵F12345', { plate: '贵F12345' }],
+  ['car with plate f12*45 at checkpoint', { labels: ['car'], plate: 'F12*45', places: ['north checkpoint'] }],
   // Chinese.
   ['贵F·8', { plate: '贵F8' }],
   ['贵F·123', { plate: '贵F123' }],
@@ -111,6 +112,16 @@ const CASES: Array<[string, Expect]> = [
   ['集市 red car', { labels: ['car'], colours: ['red'], places: ['market'] }],
   ['bazaar blue truck', { labels: ['truck'], colours: ['blue'], places: ['market'] }],
   ["'; DROP TABLE events; --", { unknown: ['drop', 'table', 'events', '--'] }],
+  // Kinds of event: plate readings, motion.
+  ['车牌', { kinds: ['plate'] }],
+  ['集市 车牌 贵F', { places: ['market'], plate: '贵F' }],
+  ['plate at market', { kinds: ['plate'], places: ['market'] }],
+  ['licence plates yesterday', { kinds: ['plate'], time: ['11-27 00:00', '11-28 00:00'] }],
+  ['motion', { kinds: ['motion'] }],
+  ['motion at market 14:00', { kinds: ['motion'], places: ['market'], time: ['11-28 13:30', '11-28 14:30'] }],
+  ['移动', { kinds: ['motion'] }],
+  ['集市 移动侦测', { kinds: ['motion'], places: ['market'] }],
+  ['车辆 车牌号', { kinds: ['plate'], labels: ['car', 'motorcycle', 'bus', 'truck'] }],
   ['<script>alert(1)</script>', { unknown: ['<', 'script', '>', 'alert', '1', '<', '/', 'script', '>'] }],
 ];
 
@@ -121,6 +132,7 @@ describe('parseQuery', () => {
     for (const [query, want] of CASES) {
       const f = parseQuery(query, ctx);
       const got: Expect = {
+        kinds: f.kinds,
         labels: f.labels,
         colours: f.colours.map((c) => (c.part === 'any' ? c.colour : `${c.part}:${c.colour}`)),
         places: f.places.map((p) => p.name),
@@ -128,7 +140,7 @@ describe('parseQuery', () => {
         plate: f.plate,
         unknown: f.unknown,
       };
-      const expected: Expect = { labels: [], colours: [], places: [], time: null, plate: null, unknown: [], ...want };
+      const expected: Expect = { kinds: [], labels: [], colours: [], places: [], time: null, plate: null, unknown: [], ...want };
       if (JSON.stringify(got) !== JSON.stringify(expected)) wrong.push({ query, got, expected });
     }
     expect(wrong).toEqual([]);

@@ -31,6 +31,8 @@ export interface EventJson {
 }
 
 export interface SearchFilter {
+  /** Absent in links made before kinds existed. */
+  kinds?: Array<'motion' | 'object' | 'plate'>;
   labels: string[];
   colours: Array<{ colour: string; part: 'any' | 'upper' | 'lower' }>;
   places: Array<{ kind: 'camera' | 'location' | 'zone'; name: string; camera?: string }>;

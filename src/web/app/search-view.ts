@@ -37,6 +37,8 @@ interface Chip { group: string; text: string; without: (f: SearchFilter) => Sear
 
 function chipsOf(filter: SearchFilter): Chip[] {
   const chips: Chip[] = [];
+  (filter.kinds ?? []).forEach((kind, i) =>
+    chips.push({ group: t('chipKind'), text: t(`kind_${kind}`), without: (f) => ({ ...f, kinds: (f.kinds ?? []).filter((_, j) => j !== i) }) }));
   filter.labels.forEach((label, i) =>
     chips.push({ group: t('chipLabel'), text: labelName(label), without: (f) => ({ ...f, labels: f.labels.filter((_, j) => j !== i) }) }));
   filter.colours.forEach((c, i) =>
