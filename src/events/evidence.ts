@@ -3,6 +3,7 @@
 // no longer matches the hash recorded at capture is refused, never exported as if it were intact.
 import { createHash } from 'node:crypto';
 import { strToU8, zipSync, type Zippable } from 'fflate';
+import { isoLocal } from '../search/local-time.js';
 import { eventJson } from './event-json.js';
 import type { SnapshotWriter } from './snapshots.js';
 import type { StoredEvent } from './store.js';
@@ -29,7 +30,8 @@ export class EvidenceTamperedError extends Error {}
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 export async function buildEvidence(event: StoredEvent, snapshots: SnapshotWriter, meta: EvidenceMeta): Promise<EvidencePackage> {
-  const stamp = new Date(event.start).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  // The box's local time, as the officer saw it on the page, with its offset so the name is unambiguous.
+  const stamp = isoLocal(new Date(event.start), meta.timeZone).replace(/[-:]/g, '');
   const folder = `vigil-event-${event.id}-${stamp}`;
   const contents = new Map<string, Uint8Array>();
 
@@ -49,7 +51,7 @@ export async function buildEvidence(event: StoredEvent, snapshots: SnapshotWrite
     event: eventJson(event),
     export: {
       exported_by: meta.exportedBy,
-      exported_at: meta.exportedAt.toISOString(),
+      exported_at: isoLocal(meta.exportedAt, meta.timeZone),
       host: meta.host,
       vigil_version: meta.version,
       time_zone: meta.timeZone,

@@ -224,7 +224,8 @@ describe('the web page', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export evidence (.zip)' }).click()]);
     const zipFile = path.join(dir, download.suggestedFilename());
     await download.saveAs(zipFile);
-    expect(download.suggestedFilename()).toMatch(new RegExp(`^vigil-event-${ids.redMoto}-\\d{8}T\\d{6}Z\\.zip$`));
+    // Named in the box's time (Asia/Shanghai), as the page shows it, with the offset.
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^vigil-event-${ids.redMoto}-\\d{8}T\\d{6}\\+0800\\.zip$`));
     const zipBytes = readFileSync(zipFile);
     const files = unzipSync(zipBytes);
     const names = Object.keys(files).map((n) => n.split('/').pop()).sort();
