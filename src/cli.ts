@@ -12,6 +12,7 @@ import { readImageFile } from './detect/image-file.js';
 import { buildModels, readManifest } from './models/build.js';
 import { PlateReader } from './plates/plate-reader.js';
 import { AuditLog, auditRetention } from './search/audit-log.js';
+import { isoLocal } from './search/local-time.js';
 import { parseQuery } from './search/query-parser.js';
 import { placesFromConfig, runSearch } from './search/search.js';
 import { eventJson } from './events/event-json.js';
@@ -19,8 +20,6 @@ import { eventFromRow, EventStore } from './events/store.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
-import { ensureDemoClip } from './demo/demo-clip.js';
-import { bundledFfmpegPath } from './ingest/ffmpeg.js';
 import { createLogger } from './log/logger.js';
 import { backupStore } from './events/store-backup.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
@@ -37,6 +36,7 @@ usage:
   vigil plates IMAGE... [--json] read Chinese licence plates in photos (text without the separator)
   vigil search "QUERY" [--config FILE] [--db FILE] [--json] [--explain] [--limit N]
                                 find events: red motorbike at market 14:00, 集市 红色摩托车 下午两点, 贵F·8
+                                (no --config or --db: the demo config's store; times in the box's zone)
   vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
   vigil models list             show the built models
   vigil config check --config FILE [--show-secrets]
@@ -177,12 +177,18 @@ function round(v: number, per: number): number {
 async function search(query: string, values: { config?: string; db?: string; json?: boolean; explain?: boolean; limit?: string }): Promise<number> {
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${values.limit}"`);
-  const config = values.config ? loadConfig(values.config).config : undefined;
-  const dbFile = values.db ?? (config ? path.join(config.data_dir, 'events.db') : undefined);
-  if (!dbFile) throw new UsageError('vigil search needs --config FILE (places, time zone, store) or --db FILE');
+  // Like `vigil run`, no --config means the demo config: the first search after `npm start` just works.
+  let configFile = values.config;
+  if (!configFile && !values.db) {
+    configFile = DEMO_CONFIG;
+    console.error(`no --config given: searching the demo config's store (${DEMO_CONFIG})`);
+  }
+  const config = configFile ? loadConfig(configFile).config : undefined;
+  const dbFile = values.db ?? path.join(config!.data_dir, 'events.db');
+  const timeZone = config?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const filter = parseQuery(query, {
     now: new Date(),
-    timeZone: config?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    timeZone,
     places: config ? placesFromConfig(config) : [],
     windowMinutes: config?.search.window_minutes ?? 30,
   });
@@ -200,10 +206,10 @@ async function search(query: string, values: { config?: string; db?: string; jso
     if (values.json) console.log(JSON.stringify({ query, filter, events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) }));
     else {
       if (filter.unknown.length) console.error(`not understood: ${filter.unknown.join(' ')}`);
-      console.log(`${page.events.length}${page.next ? '+' : ''} event${page.events.length === 1 ? '' : 's'} for: ${describeFilter(filter)}`);
+      console.log(`${page.events.length}${page.next ? '+' : ''} event${page.events.length === 1 ? '' : 's'} for: ${describeFilter(filter)} (times in ${timeZone})`);
       for (const e of page.events.map(eventJson)) {
         const colours = Object.entries(e.attributes).map(([k, v]) => `${k}=${(v as { colour?: string; text?: string }).colour ?? (v as { text?: string }).text ?? ''}`).join(' ');
-        console.log(`  ${e.start}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}`);
+        console.log(`  ${isoLocal(new Date(e.start), timeZone).slice(0, 19).replace('T', ' ')}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}`);
       }
     }
   } finally {
@@ -227,6 +233,7 @@ async function backup(destination: string, configFile: string, json: boolean | u
 
 function describeFilter(f: ReturnType<typeof parseQuery>): string {
   const parts = [
+    f.kinds.length ? `kinds ${f.kinds.join('/')}` : '',
     f.labels.length ? `labels ${f.labels.join('/')}` : '',
     f.colours.length ? `colours ${f.colours.map((c) => (c.part === 'any' ? c.colour : `${c.part} ${c.colour}`)).join(', ')}` : '',
     f.places.length ? `places ${f.places.map((p) => `${p.name} (${p.kind})`).join(', ')}` : '',
@@ -251,12 +258,13 @@ async function plates(files: string[], values: { json?: boolean }): Promise<numb
   }
 }
 
+const DEMO_CONFIG = path.join(PROJECT_ROOT, 'config', 'demo.yaml');
+
 async function run(configFile: string | undefined): Promise<number> {
   let file = configFile;
   if (!file) {
-    file = path.join(PROJECT_ROOT, 'config', 'demo.yaml');
+    file = DEMO_CONFIG;
     console.error(`no --config given: running the demo config ${file}`);
-    await ensureDemoClip(bundledFfmpegPath(), path.join(PROJECT_ROOT, 'data', 'demo', 'street.mp4'));
   }
   const loaded = loadConfig(file);
   const logger = createLogger(loaded.config.log.level);

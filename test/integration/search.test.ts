@@ -116,4 +116,22 @@ describe('vigil search', () => {
     expect((await runCli(['search', 'x', '--config', configFile, '--limit', '0'])).code).toBe(2);
     expect((await runCli(['search'])).code).toBe(2);
   });
+
+  it('prints times in the box\'s time zone, as the page does, not UTC', async () => {
+    const r = await runCli(['search', 'red motorbike market', '--config', configFile, '--limit', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(times in Asia/Shanghai)');
+    const times = [...r.stdout.matchAll(/^ {2}(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) /gm)].map((m) => m[1]);
+    expect(times).toHaveLength(2);
+    // The 18:00 event (local) is printed as 18:00, not 10:00Z.
+    expect(times[0]).toMatch(/ 18:00:\d{2}$/);
+    expect(r.stdout).not.toMatch(/\d{2}:\d{2}:\d{2}(\.\d+)?Z/);
+  });
+
+  it('falls back to the demo config without --config, as vigil run does', async () => {
+    const r = await runCli(['search', '下午两点', '--explain', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('demo config');
+    expect(JSON.parse(r.stdout).time.from).toMatch(/T13:30:00[+-]\d{2}:\d{2}$/);
+  });
 });
