@@ -208,7 +208,8 @@ async function search(query: string, values: { config?: string; db?: string; jso
       if (filter.unknown.length) console.error(`not understood: ${filter.unknown.join(' ')}`);
       console.log(`${page.events.length}${page.next ? '+' : ''} event${page.events.length === 1 ? '' : 's'} for: ${describeFilter(filter)} (times in ${timeZone})`);
       for (const e of page.events.map(eventJson)) {
-        const colours = Object.entries(e.attributes).map(([k, v]) => `${k}=${(v as { colour?: string; text?: string }).colour ?? (v as { text?: string }).text ?? ''}`).join(' ');
+        const colours = Object.entries(e.attributes).filter(([, v]) => v !== null && typeof v === 'object')
+          .map(([k, v]) => `${k}=${(v as { colour?: string; text?: string }).colour ?? (v as { text?: string }).text ?? ''}`).join(' ');
         console.log(`  ${isoLocal(new Date(e.start), timeZone).slice(0, 19).replace('T', ' ')}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}`);
       }
     }

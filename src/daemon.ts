@@ -213,6 +213,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     places: placesFromConfig(config),
     timeZone: config.time_zone,
     windowMinutes: config.search.window_minutes,
+    quietCameraMinutes: config.search.quiet_camera_minutes,
     auth,
     version: VERSION,
     web: true,
@@ -267,6 +268,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       search.places = placesFromConfig(current);
       search.timeZone = current.time_zone;
       search.windowMinutes = current.search.window_minutes;
+      search.quietCameraMinutes = current.search.quiet_camera_minutes;
       auth.replaceTokens(apiTokens(current, logger));
       hosts = allowedHosts(current.api.host, current.api.allowed_hosts);
       audit.setRetention(auditRetention(current));

@@ -17,6 +17,15 @@ export interface CameraApiDeps {
   version: string;
   /** The labels the detector reports (the page's label filter). */
   labels: readonly string[];
+  /** Minutes an up camera may go without an object event before it is reported quiet; read at every request. */
+  quietAfterMinutes: () => number;
+}
+
+/** Since when a camera that is up has seen no object (ISO), once that is longer than the limit; else null. */
+function quietSince(camera: CameraStatus, lastObject: number | undefined, now: number, afterMinutes: number): string | null {
+  if (camera.state !== 'up' || camera.upSince === null) return null;
+  const since = Math.max(camera.upSince, lastObject ?? 0);
+  return now - since >= afterMinutes * 60_000 ? new Date(since).toISOString() : null;
 }
 
 export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps): void {
@@ -35,6 +44,7 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     const zone = deps.timeZone();
     const midnight = localInstant(localDate(now, zone), 0, zone);
     const today = deps.store.countByCamera(midnight.getTime());
+    const lastObject = deps.store.lastObjectByCamera();
     return {
       now: now.toISOString(),
       time_zone: deps.timeZone(),
@@ -48,6 +58,10 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
         restarts: c.restarts,
         last_error: c.lastError,
         events_today: today.get(c.name) ?? 0,
+        last_object_at: lastObject.has(c.name) ? new Date(lastObject.get(c.name)!).toISOString() : null,
+        // Up and streaming, yet no person or vehicle for a long time: the officer should know before trusting
+        // an empty search (a view from straight above, a lens fogged up, a threshold too strict).
+        quiet_since: quietSince(c, lastObject.get(c.name), now.getTime(), deps.quietAfterMinutes()),
       })),
     };
   });

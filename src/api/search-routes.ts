@@ -12,7 +12,9 @@ import { eventFromRow, type EventStore } from '../events/store.js';
 import { normalisePlate } from '../plates/plate-rules.js';
 import type { AuditLog } from '../search/audit-log.js';
 import { parseQuery, type Place, type SearchFilter } from '../search/query-parser.js';
-import { runSearch } from '../search/search.js';
+import { relaxations } from '../search/relaxations.js';
+import { groupResults } from '../search/result-groups.js';
+import { nearMatches, runSearch } from '../search/search.js';
 
 export interface SearchApiDeps {
   store: EventStore;
@@ -59,13 +61,34 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest('limit must be a whole number from 1 to 500');
     return limit;
   };
-  const page = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
+  const run = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
     try {
-      return runSearch(deps.store.database, filter, { ...at, order }, (row) => eventJson(eventFromRow(row)));
+      return runSearch(deps.store.database, filter, { ...at, order }, eventFromRow);
     } catch (err) {
       if ((err as Error).message.startsWith('invalid cursor')) throw new BadRequest((err as Error).message);
       throw err;
     }
+  };
+  const page = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
+    const result = run(filter, at, order);
+    return { events: result.events.map(eventJson), ...(result.next ? { next: result.next } : {}) };
+  };
+  /** What the officer's search shows: one card per sighting, ranked, near matches marked, help when empty. */
+  const search = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }) => {
+    const result = run(filter, at, 'closest');
+    const around = filter.time?.around ? Date.parse(filter.time.around) : undefined;
+    const events = groupResults(result.events, around).map((g) => ({
+      ...eventJson(g.event),
+      sightings: 1 + g.also.length,
+      ...(g.also.length ? { also: g.also.map((e) => e.id) } : {}),
+      near_match: nearMatches(g.event, filter),
+    }));
+    // Only a first page that found nothing asks what is close (a few index lookups, counted to 100).
+    const suggestions = events.length === 0 && !at.cursor
+      ? relaxations(filter).map((r) => ({ change: r.change, filter: r.filter, count: run(r.filter, { limit: 100, cursor: undefined }, 'newest').events.length }))
+        .filter((r) => r.count > 0).slice(0, 4)
+      : undefined;
+    return { events, ...(result.next ? { next: result.next } : {}), ...(suggestions ? { suggestions } : {}) };
   };
 
   app.get('/api/search', async (request) => {
@@ -73,9 +96,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const text = typeof q.q === 'string' ? q.q : '';
     if (text.length > 500) throw new BadRequest('q is longer than 500 characters');
     const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
-    const result = page(filter, { limit: limitOf(q), cursor: q.cursor }, 'closest');
+    const result = search(filter, { limit: limitOf(q), cursor: q.cursor });
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: text, results: result.events.length, from: request.ip });
-    return { query: text, filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
+    return { query: text, filter, ...result };
   });
 
   // The same search with a filter the page edited (chips removed, quick filters added) instead of words.
@@ -86,9 +109,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       throw new BadRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
     }
     const { filter, query, limit, cursor } = parsed.data;
-    const result = page(filter as SearchFilter, { limit: limit ?? DEFAULT_LIMIT, cursor }, 'closest');
+    const result = search(filter as SearchFilter, { limit: limit ?? DEFAULT_LIMIT, cursor });
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: query ?? '', filter, results: result.events.length, from: request.ip });
-    return { query: query ?? '', filter, events: result.events, ...(result.next ? { next: result.next } : {}) };
+    return { query: query ?? '', filter, ...result };
   });
 
   app.get('/api/events', async (request) => {
@@ -114,10 +137,10 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       plate: q.plate ? normalisePlate(q.plate) : null,
       unknown: [],
     };
-    // A listing by field is newest first, whatever the time range.
+    // A listing by field is newest first, whatever the time range, every event on its own.
     const result = page(filter, { limit: limitOf(q), cursor: q.cursor }, 'newest');
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
-    return { events: result.events, ...(result.next ? { next: result.next } : {}) };
+    return result;
   });
 
   const eventOf = (request: FastifyRequest) => {

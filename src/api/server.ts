@@ -29,6 +29,8 @@ export interface ApiDeps {
     web: boolean;
     live?: LiveView;
     labels: readonly string[];
+    /** search.quiet_camera_minutes; a reload may change it. */
+    quietCameraMinutes: number;
   };
 }
 
@@ -107,6 +109,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       live: search.live !== undefined,
       version: deps.version,
       labels: search.labels,
+      quietAfterMinutes: () => search.quietCameraMinutes,
     });
     if (search.live) await registerLiveRoutes(app, search.live, auth);
     if (search.web) registerWebRoutes(app);

@@ -196,7 +196,9 @@ export const ConfigSchema = z
       .describe('the time zone officers speak in, e.g. Asia/Shanghai (default: the system\'s)'),
     search: z.strictObject({
       window_minutes: z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side'),
-    }).default({ window_minutes: 30 }).describe('search: { window_minutes }'),
+      quiet_camera_minutes: z.number().min(0.05).max(10_080).default(10)
+        .describe('minutes a camera may stream without a person or vehicle before the page says it is quiet (an empty search may be the camera\'s fault)'),
+    }).default({ window_minutes: 30, quiet_camera_minutes: 10 }).describe('search: { window_minutes, quiet_camera_minutes }'),
     cameras: z.array(CameraSchema).min(1, { message: 'list at least one camera' }).describe('the cameras this box watches'),
     api: ApiSchema.default(ApiSchema.parse({})),
     audit: AuditSchema.default(AuditSchema.parse({})),

@@ -34,6 +34,8 @@ export class EventRecorder {
   private motion: OpenEvent | undefined;
   private pendingWrites = new Set<Promise<unknown>>();
 
+  private readonly run = Date.now().toString(36);
+
   constructor(
     private readonly camera: CameraInfo,
     private readonly store: EventStore,
@@ -90,7 +92,7 @@ export class EventRecorder {
         box: track.box,
         path: track.path,
         zones: [...track.zones],
-        attributes: objectColours(rgb, track.box, track.label),
+        attributes: { ...objectColours(rgb, track.box, track.label), track: this.trackKey(track) },
         frame: pair.frame,
         crop: pair.crop,
         frameSize: [frame.width, frame.height],
@@ -121,7 +123,7 @@ export class EventRecorder {
         const rgb = yuv420pToRgb(best.image);
         pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), rgb, track.best.box, caption(track));
         // Colours are read from the same (best) sighting the snapshot shows.
-        attributes = objectColours(rgb, track.best.box, track.label);
+        attributes = { ...objectColours(rgb, track.best.box, track.label), track: this.trackKey(track) };
       }
       try {
         await this.store.update(id, {
@@ -162,6 +164,7 @@ export class EventRecorder {
         zones: [...track.zones],
         attributes: {
           plate: { text: plate.text, confidence: plate.confidence, chars: plate.chars, colour: plate.best.colour, reads: plate.reads },
+          track: this.trackKey(track),
           ...(vehicle ? { vehicle_colour: vehicle } : {}),
         },
         frame: pair.frame,
@@ -185,6 +188,14 @@ export class EventRecorder {
     this.pendingWrites.add(p);
     void p.finally(() => this.pendingWrites.delete(p));
     return p;
+  }
+
+  /**
+   * Which sighting an event belongs to: the object event of a track and the plate events read on it share
+   * it, so search can show them as one. Track numbers restart with the daemon; the run makes them unique.
+   */
+  private trackKey(track: Track): string {
+    return `${this.run}-${track.id}`;
   }
 
   private name(what: string, at: number, version: number): string {

@@ -255,6 +255,12 @@ export class EventStore {
   }
 
   /** Events per camera that started at or after `sinceMs` (the cameras page's "events today"). */
+  /** Each camera's latest object event (its start, ms): how long a camera has gone without seeing anything. */
+  lastObjectByCamera(): Map<string, number> {
+    const rows = this.db.prepare("SELECT camera, MAX(start_ms) AS at FROM events WHERE kind = 'object' GROUP BY camera").all() as Array<{ camera: string; at: number }>;
+    return new Map(rows.map((r) => [r.camera, r.at]));
+  }
+
   countByCamera(sinceMs: number): Map<string, number> {
     const rows = this.db.prepare('SELECT camera, COUNT(*) AS n FROM events WHERE start_ms >= ? GROUP BY camera').all(sinceMs) as Array<{ camera: string; n: number }>;
     return new Map(rows.map((r) => [r.camera, r.n]));

@@ -38,6 +38,8 @@ export interface CameraStatus {
   lastFrameAgeS: number | null;
   restarts: number;
   lastError: { kind: CameraErrorKind; message: string; at: string } | null;
+  /** When the camera last came up (ms), while it is up. */
+  upSince: number | null;
 }
 
 export interface SupervisorDeps {
@@ -62,6 +64,7 @@ export class CameraSupervisor {
   private restartTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private currentState: CameraState = 'starting';
+  private upAt: number | null = null;
   private upSince = 0;
   private frameTimes: number[] = [];
   private frames = 0;
@@ -141,6 +144,7 @@ export class CameraSupervisor {
       lastFrameAgeS: this.lastFrameAt === null ? null : (now - this.lastFrameAt) / 1000,
       restarts: this.restarts,
       lastError: this.lastError,
+      upSince: this.currentState === 'up' ? this.upAt : null,
     };
   }
 
@@ -167,6 +171,7 @@ export class CameraSupervisor {
     if (this.currentState !== 'up') {
       const seconds = this.source ? (performance.now() - this.source.startedAt) / 1000 : 0;
       this.upSince = performance.now();
+      this.upAt = now;
       this.currentState = 'up';
       this.deps.observer?.connected?.(this.camera.name, seconds);
       this.log.info({ connect_s: round(seconds) }, 'camera up');

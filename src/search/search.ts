@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { VigilConfig } from '../config/schema.js';
 import { BODY, CITY_LETTERS, CONFUSABLE, isPlate, PROVINCES, SUFFIXES } from '../plates/plate-rules.js';
+import type { StoredEvent } from '../events/store.js';
 import type { Place, SearchFilter } from './query-parser.js';
 
 export interface SearchOptions {
@@ -111,6 +112,17 @@ export function planSearch(filter: SearchFilter, options: SearchOptions): Search
   const sql = `SELECT e.* FROM events e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
   params.push(options.limit + 1, offset);
   return { sql, params };
+}
+
+/**
+ * Which of the filter's conditions the event meets only approximately, for the page to say so: `plate`
+ * when its reading differs from the plate asked for (one character off, or a confusable pair such as 5/S).
+ */
+export function nearMatches(event: StoredEvent, filter: SearchFilter): string[] {
+  const near: string[] = [];
+  const text = (event.attributes.plate as { text?: unknown } | undefined)?.text;
+  if (filter.plate && !/[*?]/.test(filter.plate) && isPlate(filter.plate) && typeof text === 'string' && text !== filter.plate) near.push('plate');
+  return near;
 }
 
 export function runSearch<T>(db: Database.Database, filter: SearchFilter, options: SearchOptions, map: (row: unknown) => T): SearchPage<T> {

@@ -132,7 +132,7 @@ async function daemonRoutes(): Promise<RouteEntry[]> {
   const app = await buildApi({
     metrics, cameras: () => [], logger, version: 'test', startedAt: Date.now(),
     limits: { maxConnections: 100, maxConnectionsPerClient: 10, requestTimeoutS: 5 }, allowedHosts: () => null, trustedProxies: [],
-    search: { store, snapshots: new SnapshotWriter(scratch), audit, places: [], timeZone: 'UTC', windowMinutes: 30, auth, version: 'test', web: true,
+    search: { store, snapshots: new SnapshotWriter(scratch), audit, places: [], timeZone: 'UTC', windowMinutes: 30, quietCameraMinutes: 10, auth, version: 'test', web: true,
       live: new LiveView({ ffmpegPath: 'ffmpeg', cameras: () => [], logger, metrics }), labels: [] },
   });
   await app.ready();

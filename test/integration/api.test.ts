@@ -23,7 +23,9 @@ beforeAll(async () => {
   writeFileSync(path.join(data, 'snapshots', 'market-east', 'e1-frame.jpg'), jpeg);
   const store = EventStore.open(data, { flushMs: 1 });
   // "Today" as the daemon will see it: the date in Asia/Shanghai, not UTC.
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+  // The day whose 14:00 is the latest past one: "下午两点" means that day's afternoon (a witness's time is
+  // in the past), whatever hour the test runs at.
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(Date.now() - 14 * 3600_000));
   const at = (hhmm: string) => Date.parse(`${today}T${hhmm}:00+08:00`);
   const sha = createHash('sha256').update(jpeg).digest('hex');
   ids = [
@@ -75,6 +77,14 @@ describe('the API', () => {
     expect(listed.events.map((e: { id: number }) => e.id)).toEqual([ids[0]]);
     const plate = await json(`/api/events?plate=${encodeURIComponent('贵F·1234S')}`);
     expect(plate.events.map((e: { id: number }) => e.id)).toEqual([ids[1]]);
+    // Search marks a plate read one character off, and says what is close when nothing matches.
+    expect((await json(`/api/search?q=${encodeURIComponent('贵F12345')}`)).events.map((e: { near_match: string[] }) => e.near_match)).toEqual([[]]);
+    const near = await json(`/api/search?q=${encodeURIComponent('贵F1234S')}`);
+    expect(near.events.map((e: { id: number; near_match: string[]; sightings: number }) => [e.id, e.near_match, e.sightings])).toEqual([[ids[1], ['plate'], 1]]);
+    const none = await json('/api/search?q=blue%20motorbike');
+    expect(none.events).toEqual([]);
+    expect(none.suggestions).toContainEqual(expect.objectContaining({ change: 'any-colour', count: 1, filter: expect.objectContaining({ labels: ['motorcycle'], colours: [] }) }));
+    expect((await json('/api/search?q=motorbike')).suggestions).toBeUndefined();
     const one = await json(`/api/events/${ids[0]}`);
     expect(one).toMatchObject({ id: ids[0], kind: 'object', label: 'motorcycle', attributes: { colour: { colour: 'red' } } });
     const snap = await get(`/api/events/${ids[0]}/snapshot.jpg`);

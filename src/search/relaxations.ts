@@ -1,0 +1,35 @@
+// When a search finds nothing, what is close: the same filter with one thing loosened (another vehicle
+// type, any colour, a wider time, any place), each with how many events it would find. "No white car" then
+// says "1 white truck", which is often the witness's car read as a truck.
+import type { SearchFilter } from './query-parser.js';
+
+export type RelaxationKind = 'other-label' | 'any-vehicle' | 'any-colour' | 'wider-time' | 'any-time' | 'any-place' | 'any-kind';
+
+export interface Relaxation {
+  change: RelaxationKind;
+  filter: SearchFilter;
+}
+
+const VEHICLES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle'];
+/** "14:00" widened: two hours either side. */
+const WIDER_MS = 2 * 3600_000;
+
+/** The loosened filters worth counting, the likeliest meaning of the witness's words first. */
+export function relaxations(filter: SearchFilter): Relaxation[] {
+  const out: Relaxation[] = [];
+  const vehiclesOnly = filter.labels.length > 0 && filter.labels.every((l) => VEHICLES.includes(l));
+  if (vehiclesOnly) {
+    for (const other of VEHICLES.filter((v) => !filter.labels.includes(v))) out.push({ change: 'other-label', filter: { ...filter, labels: [other] } });
+    if (filter.labels.length < VEHICLES.length) out.push({ change: 'any-vehicle', filter: { ...filter, labels: [...VEHICLES] } });
+  }
+  if (filter.colours.length) out.push({ change: 'any-colour', filter: { ...filter, colours: [] } });
+  if (filter.time?.around) {
+    const around = Date.parse(filter.time.around);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    out.push({ change: 'wider-time', filter: { ...filter, time: { from: iso(around - WIDER_MS), to: iso(around + WIDER_MS), around: filter.time.around } } });
+  }
+  if (filter.time) out.push({ change: 'any-time', filter: { ...filter, time: null } });
+  if (filter.places.length) out.push({ change: 'any-place', filter: { ...filter, places: [] } });
+  if (filter.kinds.length) out.push({ change: 'any-kind', filter: { ...filter, kinds: [] } });
+  return out;
+}
