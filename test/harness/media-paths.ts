@@ -4,7 +4,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/version.js';
 
 export const DEBIAN_MEDIA = path.join(PROJECT_ROOT, '.cache', 'debian');
-export const SHARED_FIXTURES = path.resolve(PROJECT_ROOT, '..', 'shared', 'fixtures');
+/** ../shared/fixtures beside the checkout, or wherever VIGIL_FIXTURES points (a copy elsewhere). */
+export const SHARED_FIXTURES = process.env.VIGIL_FIXTURES ? path.resolve(process.env.VIGIL_FIXTURES) : path.resolve(PROJECT_ROOT, '..', 'shared', 'fixtures');
 
 /** A file unpacked from Debian packages by scripts/fetch-test-media.sh (the test setup runs it). */
 export function debianMedia(name: string): string {
@@ -17,7 +18,7 @@ export function debianMedia(name: string): string {
 export function sharedFixture(relative: string): string {
   const file = path.join(SHARED_FIXTURES, relative);
   if (!existsSync(file)) {
-    throw new Error(`shared fixture ${file} is missing: these tests need ../shared/fixtures beside the checkout (see README, Tests)`);
+    throw new Error(`shared fixture ${file} is missing: these tests need ../shared/fixtures beside the checkout, or VIGIL_FIXTURES=DIR naming a copy (see README, Tests)`);
   }
   return file;
 }

@@ -2,7 +2,7 @@
 // it must preload jemalloc when the box has it (README "Memory"), leave it out when told to, work through the
 // symlink npm makes for a bin entry, and exec node, so that the daemon is the process systemd and Docker
 // signal. The test setup installs Debian's libjemalloc2 (scripts/install-jemalloc.sh).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,9 @@ import { PROJECT_ROOT, VERSION } from '../../src/version.js';
 import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { LAUNCHER, sample, startDaemonProcess } from '../harness/daemon-process.js';
 import { patternClip } from '../harness/media.js';
+import { childProcesses, isAlive } from '../harness/proc.js';
 import { testDir } from '../harness/test-dir.js';
+import { waitFor } from '../harness/wait.js';
 
 const run = promisify(execFile);
 
@@ -28,10 +30,33 @@ async function daemonConfig(dir: string): Promise<string> {
 }
 
 describe('bin/vigil', () => {
+  it('runs as npm start\'s own child, so a signal to npm stops the daemon and leaves nothing behind', async () => {
+    const dir = testDir('vigil-npm-start-');
+    const config = await daemonConfig(dir);
+    // `npm start -- --config FILE`, as a background job would run it; npm forwards SIGTERM and SIGINT to its
+    // child, which must be the daemon itself, not a shell that dies and orphans it.
+    const npm = spawn('npm', ['start', '--silent', '--', '--config', config], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    npm.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.on('close', (code) => resolve(code)));
+    try {
+      await waitFor('the daemon started by npm start to listen', () => out.includes('"api listening"'), 60_000);
+      const daemonPid = childProcesses(npm.pid!).find((c) => c.argv.some((a) => a.endsWith('dist/src/cli.js')))?.pid;
+      expect(daemonPid, out).toBeDefined();
+      npm.kill('SIGTERM');
+      await waitFor('the daemon to exit', () => !isAlive(daemonPid!), 15_000);
+      expect(out).toContain('"vigil stopped"');
+      await exited;
+    } finally {
+      if (npm.exitCode === null) npm.kill('SIGKILL');
+    }
+  }, 90_000);
+
   it('runs the command line through the symlink npm makes for a bin entry', async () => {
     const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
     expect(path.join(PROJECT_ROOT, pkg.bin.vigil!)).toBe(LAUNCHER);
-    expect(pkg.scripts.start).toBe('sh bin/vigil run');
+    expect(pkg.scripts.start).toBe('exec sh bin/vigil run');
     const dir = testDir('vigil-launcher-');
     const link = path.join(dir, 'vigil');
     symlinkSync(path.relative(dir, LAUNCHER), link);
