@@ -1,6 +1,6 @@
 // Reads a YAML config file, validates it against the schema and resolves paths against the file's folder.
 // Every problem is reported with the field's path and the field's own description as the hint.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -27,7 +27,7 @@ export class ConfigError extends Error {
     readonly file: string,
     problems: ConfigProblem[],
   ) {
-    super(`config ${file} is invalid:\n` + redactProblems(problems).map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n'));
+    super(`config ${file} is invalid:\n` + redactProblems(problems).map((p) => `  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
     this.name = 'ConfigError';
     this.problems = redactProblems(problems);
   }
@@ -54,7 +54,12 @@ export function loadConfig(file: string): LoadedConfig {
  */
 function readConfigText(file: string): string {
   const refuse = (message: string) => new ConfigError(file, [{ path: '', message }]);
-  const cannot = (err: unknown) => refuse(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? err})`);
+  const cannot = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return refuse('no such file: check the path (relative paths are from the current folder), or run without --config for the demo');
+    if (code === 'EACCES') return refuse('permission denied: run as a user that may read it (the service user, or with sudo)');
+    return refuse(`cannot read the file (${code ?? err})`);
+  };
   let fd: number;
   try {
     const stat = statSync(file);
@@ -83,6 +88,16 @@ function readConfigText(file: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw refuse('not UTF-8 text: is it the right file?');
+  }
+}
+
+function videoFileProblem(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return 'is not a file (a camera URL or a video file is needed)';
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`;
   }
 }
 
@@ -147,7 +162,10 @@ function parseText(text: string, file: string): LoadedConfig {
   if (doc.errors.length > 0) {
     const messages = [...new Set(doc.errors.map((e) => {
       const first = e.message.split('\n')[0]!;
-      return /Maximum call stack/i.test(first) ? NESTED_TOO_DEEP : `YAML syntax: ${first}`;
+      if (/Maximum call stack/i.test(first)) return NESTED_TOO_DEEP;
+      // yaml's message ends "at line L, column C" only with prettyErrors; say it always, first.
+      const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+      return `YAML syntax, ${where}${first.replace(/ at line \d+, column \d+:?$/, '')}`;
     }))];
     const shown = messages.slice(0, MAX_PROBLEMS).map((message) => ({ path: '', message }));
     if (messages.length > MAX_PROBLEMS) shown.push({ path: '', message: `... and ${messages.length - MAX_PROBLEMS} more YAML problems` });
@@ -183,6 +201,9 @@ function parseText(text: string, file: string): LoadedConfig {
     }
     const resolved = path.resolve(base, camera.url);
     if (existsSync(resolved)) {
+      // What `run` would trip over later: a folder, or a file this user may not read.
+      const unusable = videoFileProblem(resolved);
+      if (unusable) problems.push({ path: `cameras[${i}].url`, message: `${redactUrl(resolved)} ${unusable}` });
       camera.url = resolved;
       return;
     }
@@ -258,9 +279,33 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
       if (value === undefined) return { path: at, message: `missing; expected ${issue.expected}${hint}` };
       return { path: at, message: `expected ${issue.expected}, got ${describeValue(value, issue.path)}${hint}` };
     }
+    case 'too_big':
+    case 'too_small': {
+      // zod says "Too big: expected number to be <=1"; say what the field allows, in the field's words.
+      const bound = (issue as { maximum?: unknown; minimum?: unknown }).maximum ?? (issue as { minimum?: unknown }).minimum;
+      const inclusive = (issue as { inclusive?: boolean }).inclusive !== false;
+      const numeric = (issue as { origin?: string }).origin === 'number';
+      if (numeric && bound !== undefined) {
+        const value = valueAt(raw, issue.path);
+        const words = issue.code === 'too_big' ? (inclusive ? 'at most' : 'less than') : (inclusive ? 'at least' : 'more than');
+        return { path: at, message: `must be ${words} ${String(bound)}${value === undefined ? '' : `, got ${describeValue(value, issue.path)}`}${hint}` };
+      }
+      return { path: at, message: withHint(issue.message, hint) };
+    }
     default:
-      return { path: at, message: `${issue.message}${hint}` };
+      if (at === 'time_zone' && typeof valueAt(raw, issue.path) === 'string') {
+        const guess = closest(String(valueAt(raw, issue.path)), Intl.supportedValuesOf('timeZone'));
+        return { path: at, message: `${issue.message}${guess ? `; did you mean "${guess}"?` : ''}` };
+      }
+      return { path: at, message: withHint(issue.message, hint) };
   }
+}
+
+/** The field's description as a hint, unless the message already says the same (its example). */
+function withHint(message: string, hint: string): string {
+  if (!hint) return message;
+  const example = /e\.g\. ([^)]+)\)$/.exec(hint)?.[1];
+  return example && message.includes(example) ? message : `${message}${hint}`;
 }
 
 type AnySchema = z.core.$ZodType & { description?: string };

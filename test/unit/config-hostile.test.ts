@@ -120,7 +120,7 @@ describe('hostile config files', () => {
     const folder = path.join(dir, 'a-folder');
     mkdirSync(folder);
     expect(refusal(() => loadConfig(folder))).toMatchObject({ file: folder, problems: [{ path: '', message: 'is a directory, not a config file' }] });
-    expect(refusal(() => loadConfig(path.join(dir, 'nope.yaml'))).problems[0]!.message).toBe('cannot read the file (ENOENT)');
+    expect(refusal(() => loadConfig(path.join(dir, 'nope.yaml'))).problems[0]!.message).toBe('no such file: check the path (relative paths are from the current folder), or run without --config for the demo');
     const junk = Buffer.from(fc.sample(fc.integer({ min: 0, max: 255 }), { numRuns: 4096, seed: 3 }));
     junk[100] = 0;
     expect(refusal(() => loadConfig(write('junk.bin', junk))).problems[0]!.message).toMatch(/^binary data \(a NUL byte at byte \d+\)/);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-config-'));
 const file = path.join(dir, 'vigil.yaml');
@@ -80,6 +80,29 @@ api: { port: 70000 }
 
     const missing = problems('cameras: [{ name: a, url: nowhere.mp4, location: x }]');
     expect(missing).toEqual([{ path: 'cameras[0].url', message: `no such video file: ${path.join(dir, 'nowhere.mp4')}` }]);
+  });
+
+  it('says each problem once, in words an operator can act on', () => {
+    const found = problems(`
+time_zone: Asia/Shangai
+cameras:
+  - name: Market_East
+    url: ${path.join(dir, 'clip.mp4')}
+    location: market
+    zones: [{ name: z, polygon: [[0, 0], [2, 0], [1, 1]] }]
+`);
+    const text = (p: string) => found.find((f) => f.path === p)?.message ?? '';
+    expect(text('time_zone')).toContain('did you mean "Asia/Shanghai"?');
+    // The rule's own example is not repeated by the field's hint.
+    expect(text('cameras[0].name')).toBe('must be lower-case letters, digits and dashes, e.g. market-east');
+    expect(text('cameras[0].zones[0].polygon[1][0]')).toBe('must be at most 1, got number 2');
+    // A folder where a video file belongs passes the schema, and is caught before `run` trips over it.
+    expect(problems(`cameras: [{ name: folder, url: ${dir}, location: x }]`)[0]).toMatchObject({ path: 'cameras[0].url', message: expect.stringContaining('is not a file') });
+    const yaml = problems('cameras:\n  - name: a\n   url: x\n');
+    expect(yaml[0]!.message).toMatch(/^YAML syntax, line 3, column \d+: /);
+    const missing = (() => { try { loadConfig(path.join(dir, 'nope.yaml')); } catch (err) { return (err as Error).message; } return ''; })();
+    expect(missing).toMatch(/nope\.yaml is invalid:\n {2}no such file: check the path/);
+    expect(missing).not.toContain('top level');
   });
 
   it('reports YAML syntax errors', () => {
