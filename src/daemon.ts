@@ -20,7 +20,7 @@ import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
 import { AuditLog, auditRetention } from './search/audit-log.js';
-import { placesFromConfig } from './search/search.js';
+import { placeNamesFromConfig, placesFromConfig } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
 import type { CameraConfig, VigilConfig } from './config/schema.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
@@ -214,6 +214,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     timeZone: config.time_zone,
     windowMinutes: config.search.window_minutes,
     quietCameraMinutes: config.search.quiet_camera_minutes,
+    placeNames: placeNamesFromConfig(config),
     auth,
     version: VERSION,
     web: true,
@@ -269,6 +270,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       search.timeZone = current.time_zone;
       search.windowMinutes = current.search.window_minutes;
       search.quietCameraMinutes = current.search.quiet_camera_minutes;
+      search.placeNames = placeNamesFromConfig(current);
       auth.replaceTokens(apiTokens(current, logger));
       hosts = allowedHosts(current.api.host, current.api.allowed_hosts);
       audit.setRetention(auditRetention(current));

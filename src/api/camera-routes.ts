@@ -17,6 +17,8 @@ export interface CameraApiDeps {
   version: string;
   /** The labels the detector reports (the page's label filter). */
   labels: readonly string[];
+  /** Display names of locations and zones per page language (config: location_names, zones[].names). */
+  placeNames: () => Record<string, { en?: string; zh?: string }>;
   /** Minutes an up camera may go without an object event before it is reported quiet; read at every request. */
   quietAfterMinutes: () => number;
 }
@@ -37,6 +39,7 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     labels: deps.labels,
     colours: PALETTE,
     cameras: deps.cameras().map((c) => ({ name: c.name, location: c.location })),
+    place_names: deps.placeNames(),
   }));
 
   app.get('/api/cameras', async () => {

@@ -31,6 +31,7 @@ export interface ApiDeps {
     labels: readonly string[];
     /** search.quiet_camera_minutes; a reload may change it. */
     quietCameraMinutes: number;
+    placeNames: Record<string, { en?: string; zh?: string }>;
   };
 }
 
@@ -110,6 +111,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       version: deps.version,
       labels: search.labels,
       quietAfterMinutes: () => search.quietCameraMinutes,
+      placeNames: () => search.placeNames,
     });
     if (search.live) await registerLiveRoutes(app, search.live, auth);
     if (search.web) registerWebRoutes(app);

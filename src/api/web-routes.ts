@@ -22,10 +22,12 @@ const TYPES: Record<string, string> = {
 };
 
 // JSMpeg decodes in WebAssembly ('wasm-unsafe-eval'); the live view's WebSocket and every image are same-origin.
-const CSP = [
+// The player injects one <style> element of its own when it loads: that exact text is allowed by its hash, so
+// the browser neither blocks it with a console error nor allows any other inline style.
+const csp = (styleHashes: readonly string[]) => [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self'",
+  `style-src 'self'${styleHashes.map((hash) => ` '${hash}'`).join('')}`,
   "img-src 'self' blob: data:",
   "connect-src 'self'",
   "frame-ancestors 'none'",
@@ -33,7 +35,22 @@ const CSP = [
   "form-action 'self'",
 ].join('; ');
 
-export function webAssets(root = PROJECT_ROOT): Map<string, Asset> {
+/**
+ * The CSS the JSMpeg bundle injects at load (its style-inject helper's argument, a JS string literal), as a
+ * CSP hash source; none when the bundle has no such call.
+ */
+export function injectedStyleHashes(bundle: string): string[] {
+  const hashes: string[] = [];
+  // The helper appends its <style> element before putting the text in it: the browser checks it empty first.
+  const empty = `sha256-${createHash('sha256').update('').digest('base64')}`;
+  for (const m of bundle.matchAll(/createTextNode\(\w+\)\)\}\}\(("(?:[^"\\]|\\.)*")/g)) {
+    const css = JSON.parse(m[1]!) as string;
+    hashes.push(`sha256-${createHash('sha256').update(css).digest('base64')}`);
+  }
+  return hashes.length ? [empty, ...hashes] : [];
+}
+
+export function webAssets(root = PROJECT_ROOT): { assets: Map<string, Asset>; csp: string } {
   const assets = new Map<string, Asset>();
   const add = (url: string, file: string) => {
     const body = readFileSync(file);
@@ -50,10 +67,12 @@ export function webAssets(root = PROJECT_ROOT): Map<string, Asset> {
   const require = createRequire(import.meta.url);
   const jsmpeg = path.join(path.dirname(require.resolve('@cycjimmy/jsmpeg-player')), 'jsmpeg-player.umd.min.js');
   add('/static/vendor/jsmpeg.min.js', jsmpeg);
-  return assets;
+  // Browsers ask for /favicon.ico whatever the page links: the same icon, instead of a 404 in the console.
+  assets.set('/favicon.ico', assets.get('/static/favicon.svg')!);
+  return { assets, csp: csp(injectedStyleHashes(readFileSync(jsmpeg, 'utf8'))) };
 }
 
-export function registerWebRoutes(app: FastifyInstance, assets = webAssets()): void {
+export function registerWebRoutes(app: FastifyInstance, { assets, csp } = webAssets()): void {
   for (const [url, asset] of assets) {
     app.get(url, { config: { access: 'public' } }, async (request, reply) => {
       reply
@@ -63,7 +82,7 @@ export function registerWebRoutes(app: FastifyInstance, assets = webAssets()): v
         .header('cache-control', 'no-cache')
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer');
-      if (asset.type.startsWith('text/html')) reply.header('content-security-policy', CSP).header('x-frame-options', 'DENY');
+      if (asset.type.startsWith('text/html')) reply.header('content-security-policy', csp).header('x-frame-options', 'DENY');
       if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
       return reply.send(asset.body);
     });

@@ -26,10 +26,16 @@ const PointSchema = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]
 const PolygonSchema = z.array(PointSchema).min(3, { message: 'a polygon needs at least 3 points' })
   .describe('points [x, y] as fractions of the frame (0..1), e.g. [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]');
 
+const DisplayNamesSchema = z.strictObject({
+  en: z.string().min(1).max(100).optional().describe('the name the English page shows'),
+  zh: z.string().min(1).max(100).optional().describe('the name the Chinese page shows, e.g. 集市'),
+}).default({}).describe('how the page names this place in each language, e.g. { zh: 集市 } (default: the name itself)');
+
 export const ZoneSchema = z
   .strictObject({
     name: z.string().min(1).describe('the zone\'s name, e.g. crossing'),
     aliases: z.array(z.string().min(1)).default([]).describe('other names for the zone, e.g. [斑马线]'),
+    names: DisplayNamesSchema,
     polygon: PolygonSchema,
   })
   .describe('a named area of the picture: { name, aliases, polygon }');
@@ -41,6 +47,7 @@ export const CameraSchema = z
     url: z.string().min(1)
       .describe('rtsp://user:pass@host/path, or a video file path (played in real time, looped), relative to the config file'),
     location: z.string().min(1).describe('the place officers name in searches, e.g. market'),
+    location_names: DisplayNamesSchema,
     aliases: z.array(z.string().min(1)).default([]).describe('other names for that place, e.g. [集市, bazaar]'),
     enabled: z.boolean().default(true).describe('false keeps the camera in the config without pulling its stream'),
     detect: DetectSchema.default({ width: 640, height: 360, fps: 5 }),

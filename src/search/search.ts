@@ -37,9 +37,10 @@ export function placesFromConfig(config: VigilConfig): Place[] {
   for (const c of config.cameras) {
     places.push({ kind: 'camera', name: c.name, terms: [c.name] });
     const terms = locations.get(c.location) ?? new Set([c.location]);
-    for (const a of c.aliases) terms.add(a);
+    // A place's display names are names officers say too.
+    for (const a of [...c.aliases, ...Object.values(c.location_names)]) terms.add(a);
     locations.set(c.location, terms);
-    for (const z of c.zones) places.push({ kind: 'zone', name: z.name, camera: c.name, terms: [z.name, ...z.aliases] });
+    for (const z of c.zones) places.push({ kind: 'zone', name: z.name, camera: c.name, terms: [...new Set([z.name, ...z.aliases, ...Object.values(z.names)])] });
   }
   for (const [name, terms] of locations) places.push({ kind: 'location', name, terms: [...terms] });
   // Officers say "school" for "school gate": each word of a many-word name is a term too, unless another
@@ -48,6 +49,16 @@ export function placesFromConfig(config: VigilConfig): Place[] {
   for (const p of places) for (const w of p.name.toLowerCase().split(/\s+/)) if (p.name.includes(' ') && w.length >= 3) words.set(w, [...(words.get(w) ?? []), p]);
   for (const [word, owners] of words) if (owners.length === 1 && !places.some((p) => p.terms.includes(word))) owners[0]!.terms.push(word);
   return places;
+}
+
+/** What the page calls each location and zone in each language, where the config names them. */
+export function placeNamesFromConfig(config: VigilConfig): Record<string, { en?: string; zh?: string }> {
+  const names: Record<string, { en?: string; zh?: string }> = {};
+  for (const c of config.cameras) {
+    if (Object.keys(c.location_names).length) names[c.location] = { ...names[c.location], ...c.location_names };
+    for (const z of c.zones) if (Object.keys(z.names).length) names[z.name] = { ...names[z.name], ...z.names };
+  }
+  return names;
 }
 
 export function planSearch(filter: SearchFilter, options: SearchOptions): SearchPlan {

@@ -132,7 +132,7 @@ async function daemonRoutes(): Promise<RouteEntry[]> {
   const app = await buildApi({
     metrics, cameras: () => [], logger, version: 'test', startedAt: Date.now(),
     limits: { maxConnections: 100, maxConnectionsPerClient: 10, requestTimeoutS: 5 }, allowedHosts: () => null, trustedProxies: [],
-    search: { store, snapshots: new SnapshotWriter(scratch), audit, places: [], timeZone: 'UTC', windowMinutes: 30, quietCameraMinutes: 10, auth, version: 'test', web: true,
+    search: { store, snapshots: new SnapshotWriter(scratch), audit, places: [], timeZone: 'UTC', windowMinutes: 30, quietCameraMinutes: 10, placeNames: {}, auth, version: 'test', web: true,
       live: new LiveView({ ffmpegPath: 'ffmpeg', cameras: () => [], logger, metrics }), labels: [] },
   });
   await app.ready();
@@ -171,7 +171,7 @@ describe('the route table', () => {
       const expected =
         (r.access === 'monitoring' && ['/metrics', '/healthz'].includes(r.url) && ['GET', 'HEAD'].includes(r.method)) ||
         (r.access === 'public' && r.url === '/api/session') ||
-        (r.access === 'public' && ['GET', 'HEAD'].includes(r.method) && (r.url === '/' || /^\/(static|app)\//.test(r.url)));
+        (r.access === 'public' && ['GET', 'HEAD'].includes(r.method) && (r.url === '/' || r.url === '/favicon.ico' || /^\/(static|app)\//.test(r.url)));
       expect(expected, `${r.method} ${r.url} is ${r.access}`).toBe(true);
     }
     for (const url of ['/api/cameras', '/api/events/:id/evidence.zip', '/api/live/:camera', '/api/search']) {

@@ -41,7 +41,18 @@ export interface SearchFilter {
   unknown: string[];
 }
 
-export interface SearchResult { query: string; filter: SearchFilter; events: EventJson[]; next?: string }
+/** An event as a search answers it: one card per sighting. */
+export interface SearchHit extends EventJson {
+  /** How many events this card stands for (a track's object event and its plate readings, repeats). */
+  sightings: number;
+  also?: number[];
+  /** Conditions met only approximately, e.g. ['plate'] for a reading one character off. */
+  near_match: string[];
+}
+
+export interface Suggestion { change: string; filter: SearchFilter; count: number }
+
+export interface SearchResult { query: string; filter: SearchFilter; events: SearchHit[]; next?: string; suggestions?: Suggestion[] }
 
 export interface BoxInfo {
   version: string;
@@ -50,6 +61,8 @@ export interface BoxInfo {
   labels: string[];
   colours: string[];
   cameras: Array<{ name: string; location: string }>;
+  /** Display names of places (locations and zones) per page language, where the config gives them. */
+  place_names: Record<string, Partial<Record<'en' | 'zh', string>>>;
 }
 
 export interface CameraRow {
@@ -61,6 +74,9 @@ export interface CameraRow {
   restarts: number;
   last_error: { kind: string; message: string; at: string } | null;
   events_today: number;
+  last_object_at: string | null;
+  /** Set while the camera is up but has seen no person or vehicle for a long time: since when. */
+  quiet_since: string | null;
 }
 
 export interface Session { signed_in: boolean; name: string | null; open: boolean }

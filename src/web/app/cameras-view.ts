@@ -3,7 +3,9 @@
 import { api, type CameraRow } from './api.js';
 import { h, replace } from './dom.js';
 import { clock } from './format.js';
-import { t } from './i18n.js';
+import { placeName, t } from './i18n.js';
+
+const minutesSince = (iso: string, now: string) => Math.max(1, Math.round((Date.parse(now) - Date.parse(iso)) / 60_000));
 
 const REFRESH_MS = 5000;
 
@@ -23,8 +25,10 @@ export function renderCameras(root: HTMLElement, live: boolean, signal: AbortSig
   const draw = (rows: CameraRow[], now: string) => {
     replace(body, rows.map((c) => h('tr', { class: `state-${c.state}` },
       h('th', { scope: 'row', 'data-label': t('colCamera') }, c.name),
-      h('td', { 'data-label': t('colPlace') }, c.location),
-      h('td', { 'data-label': t('colState') }, h('span', { class: `badge badge-${c.state}`, title: c.last_error?.message ?? '' }, t(`state_${c.state}`))),
+      h('td', { 'data-label': t('colPlace') }, placeName(c.location)),
+      h('td', { 'data-label': t('colState') }, h('span', { class: `badge badge-${c.state}`, title: c.last_error?.message ?? '' }, t(`state_${c.state}`)),
+        c.quiet_since ? h('span', { class: 'quiet', title: t('quietCamera', { camera: c.name, minutes: minutesSince(c.quiet_since, now) }) },
+          t('quietFor', { minutes: minutesSince(c.quiet_since, now) })) : null),
       h('td', { 'data-label': t('colFps'), class: 'num' }, c.fps.toFixed(1)),
       h('td', { 'data-label': t('colLastFrame'), class: 'num' }, c.last_frame_age_s === null ? t('never') : t('secondsAgo', { s: c.last_frame_age_s.toFixed(1) })),
       h('td', { 'data-label': t('colEventsToday'), class: 'num' }, c.events_today),

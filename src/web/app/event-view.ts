@@ -3,8 +3,8 @@
 import { api, ApiError, evidenceUrl, snapshotUrl, type EventJson, type PlateChar } from './api.js';
 import { h, replace, svg } from './dom.js';
 import { dateTime, duration, percent } from './format.js';
-import { colourName, colourSwatch, labelName, t } from './i18n.js';
-import { colourReadings, formatPlate } from './search-view.js';
+import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
+import { colourReadings, formatPlate, rememberedResults } from './search-view.js';
 
 export async function renderEvent(root: HTMLElement, id: number, backHash: string): Promise<void> {
   replace(root, h('p', { class: 'summary', role: 'status' }, t('loading')));
@@ -17,22 +17,44 @@ export async function renderEvent(root: HTMLElement, id: number, backHash: strin
     return;
   }
   const colours = colourReadings(e);
-  const heading = [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
+  const plate = e.attributes.plate;
+  // A plate event is about the plate: it is the heading, the vehicle's type and colour follow.
+  const heading = plate
+    ? [formatPlate(plate.text), labelName(e.label), ...colours.map((c) => colourName(c.colour))].filter(Boolean).join(' · ')
+    : [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
+  const ongoing = e.end === null;
 
   replace(root, h('article', { class: 'event', 'aria-labelledby': 'event-title' },
-    h('a', { href: backHash, class: 'back' }, `← ${t('backToResults')}`),
+    h('div', { class: 'event-nav' }, h('a', { href: backHash, class: 'back' }, `← ${t('backToResults')}`), stepper(e.id)),
     h('header', { class: 'event-head' },
       h('h1', { id: 'event-title' }, heading),
-      h('p', { class: 'event-sub' }, `${t('eventTitle', { id: e.id })} · ${e.camera} · ${e.location} · ${dateTime(e.start)}`)),
+      h('p', { class: 'event-sub' }, `${t('eventTitle', { id: e.id })} · ${e.camera} · ${placeName(e.location)} · ${dateTime(e.start)}`)),
     h('div', { class: 'event-body' },
-      h('div', { class: 'event-media' }, frameFigure(e), cropFigure(e)),
+      h('div', { class: 'event-media' }, frameFigure(e)),
       h('div', { class: 'event-facts' },
-        facts(e, colours),
-        e.attributes.plate ? plateReading(e.attributes.plate) : null,
+        cropFigure(e),
+        facts(e),
+        plate ? plateReading(plate) : null,
         integrity(e),
         h('div', { class: 'export' },
-          h('a', { class: 'button primary', href: evidenceUrl(e.id), download: '', id: 'export' }, t('exportEvidence')),
-          h('p', { class: 'help' }, t('exportHelp')))))));
+          ongoing
+            ? h('button', { type: 'button', class: 'primary', disabled: true, id: 'export', 'aria-describedby': 'export-help' }, t('exportEvidence'))
+            : h('a', { class: 'button primary', href: evidenceUrl(e.id), download: '', id: 'export' }, t('exportEvidence')),
+          h('p', { class: 'help', id: 'export-help' }, ongoing ? t('exportOngoing') : t('exportHelp')))))));
+}
+
+/** Previous and next result of the search the officer came from, when this event is one of them. */
+function stepper(id: number): HTMLElement | null {
+  const results = rememberedResults();
+  const at = results?.ids.indexOf(id) ?? -1;
+  if (!results || at < 0) return null;
+  const link = (to: number | undefined, text: string, rel: string) => to === undefined
+    ? h('span', { class: 'button secondary small disabled', 'aria-disabled': 'true' }, text)
+    : h('a', { class: 'button secondary small', href: `#/event/${to}`, rel, id: `result-${rel}` }, text);
+  return h('nav', { class: 'stepper', 'aria-label': t('resultPosition', { i: at + 1, n: results.ids.length }) },
+    link(results.ids[at - 1], `← ${t('prevResult')}`, 'prev'),
+    h('span', { class: 'position' }, t('resultPosition', { i: at + 1, n: results.ids.length })),
+    link(results.ids[at + 1], `${t('nextResult')} →`, 'next'));
 }
 
 function frameFigure(e: EventJson): HTMLElement {
@@ -61,28 +83,60 @@ function frameFigure(e: EventJson): HTMLElement {
   return h('figure', { class: 'frame' }, h('div', { class: 'frame-stage' }, img, overlay), toggle);
 }
 
+/** The close-up, large beside the frame; a click (or Enter) shows it at the size of the window. */
 function cropFigure(e: EventJson): HTMLElement | null {
   if (!e.snapshots.crop) return null;
-  return h('figure', { class: 'crop' }, h('img', { src: snapshotUrl(e.id, 'crop'), alt: t('cropImage', { label: labelName(e.label) || t(`kind_${e.kind}`) }) }));
+  const alt = t('cropImage', { label: labelName(e.label) || t(`kind_${e.kind}`) });
+  const zoom = h('button', { type: 'button', class: 'zoom', 'aria-label': t('zoomCrop'), title: t('zoomCrop'), 'aria-expanded': 'false' },
+    h('img', { src: snapshotUrl(e.id, 'crop'), alt }));
+  const close = () => {
+    figure.classList.remove('zoomed');
+    zoom.setAttribute('aria-expanded', 'false');
+    document.removeEventListener('keydown', onKey);
+  };
+  const onKey = (ev: KeyboardEvent) => {
+    if (ev.key === 'Escape') close();
+  };
+  zoom.addEventListener('click', () => {
+    if (figure.classList.toggle('zoomed')) {
+      zoom.setAttribute('aria-expanded', 'true');
+      document.addEventListener('keydown', onKey);
+    } else close();
+  });
+  const figure = h('figure', { class: 'crop' }, zoom);
+  return figure;
 }
 
-function facts(e: EventJson, colours: Array<{ colour: string; part: string }>): HTMLElement {
+function facts(e: EventJson): HTMLElement {
   const row = (term: string, value: Node | string | null) => (value === null || value === '' ? null : [h('dt', {}, term), h('dd', {}, value)]);
+  // A plate reading is one moment: its time, not a start, an end and "0 s".
+  const instant = e.end !== null && e.end === e.start;
   return h('dl', { class: 'facts' },
     row(t('fieldKind'), t(`kind_${e.kind}`)),
     row(t('fieldLabel'), labelName(e.label)),
-    row(t('fieldScore'), e.score === null ? null : percent(e.score)),
+    row(e.kind === 'plate' ? t('fieldPlateScore') : t('fieldScore'), e.score === null ? null : percent(e.score)),
     row(t('fieldCamera'), e.camera),
-    row(t('fieldPlace'), e.location),
-    row(t('fieldZones'), e.zones.join(', ')),
-    row(t('fieldStart'), dateTime(e.start)),
-    row(t('fieldEnd'), e.end ? dateTime(e.end) : t('fieldStillOpen')),
-    row(t('fieldDuration'), e.end ? duration(e.start, e.end) : null),
-    row(t('fieldColours'), colours.length
-      ? h('span', {}, colours.map((c) => h('span', { class: 'colour' },
-        h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }),
-        `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`)))
-      : null));
+    row(t('fieldPlace'), placeName(e.location)),
+    row(t('fieldZones'), e.zones.map(placeName).join(', ')),
+    instant ? row(t('fieldTime'), dateTime(e.start)) : row(t('fieldStart'), dateTime(e.start)),
+    instant ? null : row(t('fieldEnd'), e.end ? dateTime(e.end) : t('fieldStillOpen')),
+    instant ? null : row(t('fieldDuration'), e.end ? duration(e.start, e.end) : null),
+    colourRows(e).flatMap(([term, reading]) => row(term, reading) ?? []));
+}
+
+/** One row per reading: the vehicle's colour, or a person's top and bottom, each with its runner-up. */
+function colourRows(e: EventJson): Array<[string, HTMLElement]> {
+  const rows: Array<[string, HTMLElement]> = [];
+  for (const [key, term] of [['colour', t('fieldColours')], ['vehicle_colour', t('fieldColours')], ['upper_colour', t('chipUpper')], ['lower_colour', t('chipLower')]] as const) {
+    const reading = e.attributes[key] as { colour?: string; confidence?: number; alternative?: string } | undefined;
+    if (!reading?.colour) continue;
+    rows.push([term, h('span', { class: 'colour' },
+      h('span', { class: 'swatch', style: `background:${colourSwatch(reading.colour)}` }),
+      colourName(reading.colour),
+      typeof reading.confidence === 'number' ? h('span', { class: 'muted' }, ` ${percent(reading.confidence)}`) : null,
+      reading.alternative ? h('span', { class: 'runner-up' }, ` (${t('runnerUp', { colour: colourName(reading.alternative) })})`) : null)]);
+  }
+  return rows;
 }
 
 function plateReading(plate: NonNullable<EventJson['attributes']['plate']>): HTMLElement {

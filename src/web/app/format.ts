@@ -36,21 +36,22 @@ export function percent(p: number): string {
   return `${Math.round(p * 100)}%`;
 }
 
-/** "2026-11-28T14:00" in the box's zone, for <input type="datetime-local">. */
+/** "2026-11-28 14:00" in the box's zone, for the time fields (24-hour, as every time on the page). */
 export function toLocalInput(iso: string): string {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
       .formatToParts(new Date(iso))
       .map((p) => [p.type, p.value]),
   );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
-/** The instant a datetime-local value names in the box's zone, as ISO with the zone's offset. */
-export function fromLocalInput(value: string): string {
-  const [date, time] = value.split('T') as [string, string];
-  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
-  const [hh, mm] = time.split(':').map(Number) as [number, number];
+/** The instant "YYYY-MM-DD HH:MM" (or with a T) names in the box's zone, as ISO; undefined if it is not one. */
+export function fromLocalInput(value: string): string | undefined {
+  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2}):(\d{2})\s*$/.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, hh, mm] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59) return undefined;
   const guess = Date.UTC(y, mo - 1, d, hh, mm);
   let t = guess - offsetMinutes(new Date(guess)) * 60000;
   t = guess - offsetMinutes(new Date(t)) * 60000;

@@ -117,6 +117,26 @@ const EN = {
   errorGeneric: 'Something went wrong: {error}',
   eventNotFound: 'Event {id} does not exist (it may have been removed by retention).',
   skipToContent: 'Skip to content',
+  sightings: '{n} sightings',
+  sightingsTitle: 'Seen {n} times: this card stands for all of them',
+  nearMatch: 'Near match',
+  nearMatchPlate: 'Plate read one character off or with a look-alike character',
+  closeMatches: 'Close to what you asked:',
+  suggestionShow: '{n} × {what}',
+  suggestionMore: '{n}+ × {what}',
+  quietCamera: '{camera} has been streaming for {minutes} min without seeing a person or vehicle: check its view (aim, focus, light), or lower its detect.score_threshold.',
+  quietFor: 'no people or vehicles for {minutes} min',
+  fieldPlateScore: 'Plate read confidence',
+  fieldTime: 'Time',
+  runnerUp: 'or {colour}',
+  exportOngoing: 'This event is still going on: it can be exported once it has ended (its pictures may still be replaced by better ones).',
+  prevResult: 'Previous result',
+  nextResult: 'Next result',
+  resultPosition: 'Result {i} of {n}',
+  zoomCrop: 'Enlarge the close-up',
+  closeZoom: 'Close',
+  timeFormatHelp: 'YYYY-MM-DD HH:MM, 24-hour, box time',
+  badTime: 'Write the time as YYYY-MM-DD HH:MM, e.g. 2026-11-28 14:00',
 };
 
 type Key = keyof typeof EN;
@@ -236,6 +256,26 @@ const ZH: Record<Key, string> = {
   errorGeneric: '出错了：{error}',
   eventNotFound: '事件 {id} 不存在（可能已按保留期限删除）。',
   skipToContent: '跳到正文',
+  sightings: '出现 {n} 次',
+  sightingsTitle: '出现 {n} 次：此卡片代表全部',
+  nearMatch: '近似匹配',
+  nearMatchPlate: '车牌有一个字符不同或为易混字符',
+  closeMatches: '相近的结果：',
+  suggestionShow: '{n} 条：{what}',
+  suggestionMore: '{n}+ 条：{what}',
+  quietCamera: '{camera} 已连续 {minutes} 分钟未检测到行人或车辆：请检查画面（角度、对焦、光线），或调低该摄像机的 detect.score_threshold。',
+  quietFor: '{minutes} 分钟无行人或车辆',
+  fieldPlateScore: '车牌识别置信度',
+  fieldTime: '时间',
+  runnerUp: '或{colour}',
+  exportOngoing: '事件仍在进行中，结束后才能导出（图片可能还会被更好的替换）。',
+  prevResult: '上一条',
+  nextResult: '下一条',
+  resultPosition: '第 {i} 条，共 {n} 条',
+  zoomCrop: '放大特写',
+  closeZoom: '关闭',
+  timeFormatHelp: '格式 YYYY-MM-DD HH:MM，24 小时制，设备时间',
+  badTime: '时间格式应为 YYYY-MM-DD HH:MM，例如 2026-11-28 14:00',
 };
 
 const LABELS: Record<string, [string, string]> = {
@@ -300,4 +340,14 @@ export function colourName(colour: string): string {
 
 export function colourSwatch(colour: string): string {
   return COLOURS[colour]?.[2] ?? '#888888';
+}
+
+let placeNames: Record<string, Partial<Record<Lang, string>>> = {};
+export function setPlaceNames(names: Record<string, Partial<Record<Lang, string>>>): void {
+  placeNames = names;
+}
+
+/** A location's or zone's name in the page's language, where the config gives one; else as configured. */
+export function placeName(name: string): string {
+  return placeNames[name]?.[current] ?? name;
 }

@@ -5,7 +5,7 @@ import { renderCameras } from './cameras-view.js';
 import { h, replace } from './dom.js';
 import { renderEvent } from './event-view.js';
 import { setTimeZone } from './format.js';
-import { lang, setLang, t } from './i18n.js';
+import { lang, setLang, setPlaceNames, t } from './i18n.js';
 import { renderLive } from './live-player.js';
 import { parseSearchHash, renderSearch } from './search-view.js';
 
@@ -31,6 +31,7 @@ async function start(): Promise<void> {
 async function enter(): Promise<void> {
   info = await api.info();
   setTimeZone(info.time_zone);
+  setPlaceNames(info.place_names ?? {});
   window.addEventListener('hashchange', route);
   route();
 }

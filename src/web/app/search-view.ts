@@ -1,9 +1,9 @@
 // Search: the officer's words, what vigil understood of them as removable chips, quick filters, and the
 // matching events as a grid of snapshots in the order the API ranks them.
-import { api, snapshotUrl, type BoxInfo, type EventJson, type SearchFilter, type SearchResult } from './api.js';
+import { api, snapshotUrl, type BoxInfo, type CameraRow, type EventJson, type SearchFilter, type SearchHit, type SearchResult, type Suggestion } from './api.js';
 import { h, replace } from './dom.js';
 import { clock, day, fromLocalInput, shortClock, toLocalInput } from './format.js';
-import { colourName, colourSwatch, labelName, t } from './i18n.js';
+import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
 
 export interface SearchState {
   q: string;
@@ -50,7 +50,7 @@ function chipsOf(filter: SearchFilter): Chip[] {
   filter.places.forEach((p, i) =>
     chips.push({
       group: p.kind === 'camera' ? t('chipCamera') : p.kind === 'zone' ? t('chipZone') : t('chipPlace'),
-      text: p.kind === 'zone' && p.camera ? `${p.name} (${p.camera})` : p.name,
+      text: p.kind === 'zone' && p.camera ? `${placeName(p.name)} (${p.camera})` : p.kind === 'camera' ? p.name : placeName(p.name),
       without: (f) => ({ ...f, places: f.places.filter((_, j) => j !== i) }),
     }));
   if (filter.time) {
@@ -87,13 +87,15 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite' }, t('loading'));
   const grid = h('ul', { class: 'grid', 'aria-label': t('navSearch') });
   const more = h('button', { type: 'button', class: 'secondary more', hidden: true }, t('loadMore'));
-  replace(root, h('section', { class: 'search' }, form, chipsBox, quick, summary, grid, more));
+  const help = h('div', { class: 'search-help', 'aria-live': 'polite' });
+  replace(root, h('section', { class: 'search' }, form, chipsBox, quick, summary, help, grid, more));
   if (!state.q && !state.filter) input.focus();
 
   let filter: SearchFilter | undefined = state.filter;
   let next: string | undefined;
   let shown = 0;
   let loading = false;
+  const ids: number[] = [];
 
   const edit = (change: (f: SearchFilter) => SearchFilter) => {
     if (!filter) return;
@@ -126,8 +128,15 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
     if (!filter) return;
     const f = filter;
     const cameras = f.places.filter((p) => p.kind === 'camera');
-    const from = h('input', { id: 'qf-from', type: 'datetime-local', value: f.time ? toLocalInput(f.time.from) : '' });
-    const to = h('input', { id: 'qf-to', type: 'datetime-local', value: f.time ? toLocalInput(f.time.to) : '' });
+    // Text, not datetime-local: the browser's picker follows the PC's locale (mm/dd/yyyy, 12-hour) while
+    // every other time on the page is the box's 24-hour clock.
+    const timeInput = (id: string, iso: string | undefined) => h('input', {
+      id, type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', placeholder: 'YYYY-MM-DD HH:MM',
+      pattern: '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}', 'aria-describedby': 'qf-time-help', value: iso ? toLocalInput(iso) : '',
+    });
+    const from = timeInput('qf-from', f.time?.from);
+    const to = timeInput('qf-to', f.time?.to);
+    const timeError = h('p', { class: 'form-error', role: 'alert', id: 'qf-time-error' });
     replace(quickFields,
       select('qf-camera', t('chipCamera'), t('anyCamera'), info.cameras.map((c) => [c.name, `${c.name} · ${c.location}`]), cameras.length === 1 ? cameras[0]!.name : '',
         // Places in a filter are alternatives (either named place matches); picking one camera here means
@@ -140,17 +149,41 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
       h('div', { class: 'field' }, h('label', { for: 'qf-from' }, t('from')), from),
       h('div', { class: 'field' }, h('label', { for: 'qf-to' }, t('to')), to),
       h('button', { type: 'button', class: 'secondary', onclick: () => {
-        if (!from.value && !to.value) return edit((x) => ({ ...x, time: null }));
-        const fromIso = from.value ? fromLocalInput(from.value) : new Date(0).toISOString();
-        const toIso = to.value ? fromLocalInput(to.value) : new Date().toISOString();
+        if (!from.value.trim() && !to.value.trim()) return edit((x) => ({ ...x, time: null }));
+        const fromIso = from.value.trim() ? fromLocalInput(from.value) : new Date(0).toISOString();
+        const toIso = to.value.trim() ? fromLocalInput(to.value) : new Date().toISOString();
+        if (!fromIso || !toIso) {
+          timeError.textContent = t('badTime');
+          return;
+        }
         edit((x) => ({ ...x, time: { from: fromIso, to: toIso } }));
-      } }, t('applyTime')));
+      } }, t('applyTime')),
+      h('p', { class: 'help', id: 'qf-time-help' }, t('timeFormatHelp')),
+      timeError);
   };
 
   const drawSummary = () => {
     const order = filter?.time?.around ? t('sortedClosest', { time: shortClock(filter.time.around) }) : t('sortedNewest');
     summary.textContent = shown === 0 ? t('noResults') : `${next ? t('resultsMore', { n: shown }) : shown === 1 ? t('resultsOne') : t('results', { n: shown })} · ${order}`;
     summary.classList.toggle('empty', shown === 0);
+  };
+
+  // Nothing found: what is close, each a click away, and any camera in question that has been up without
+  // seeing anything for a long time (an empty answer may be the camera's fault, not the street's).
+  const drawHelp = async (suggestions: Suggestion[]) => {
+    if (suggestions.length) {
+      help.append(h('p', { class: 'help-title' }, t('closeMatches')),
+        h('ul', { class: 'suggestions' }, suggestions.map((sg) => h('li', {},
+          h('button', { type: 'button', class: 'secondary small', onclick: () => edit(() => sg.filter) },
+            t(sg.count >= 100 ? 'suggestionMore' : 'suggestionShow', { n: sg.count, what: chipsOf(sg.filter).filter((c) => !c.warn).map((c) => c.text).join(' · ') || t('nothingUnderstood') }))))));
+    }
+    const { cameras, now } = await api.cameras().catch(() => ({ cameras: [] as CameraRow[], now: new Date().toISOString() }));
+    const asked = filter?.places ?? [];
+    const concerned = (c: CameraRow) => asked.length === 0 || asked.some((p) => (p.kind === 'camera' && p.name === c.name) || (p.kind === 'location' && p.name === c.location) || (p.kind === 'zone' && p.camera === c.name));
+    for (const c of cameras.filter((x) => x.quiet_since && concerned(x))) {
+      const minutes = Math.max(1, Math.round((Date.parse(now) - Date.parse(c.quiet_since!)) / 60_000));
+      help.append(h('p', { class: 'warning', role: 'note' }, t('quietCamera', { camera: c.name, minutes })));
+    }
   };
 
   const load = async () => {
@@ -168,9 +201,12 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
       }
       for (const e of result.events) grid.append(card(e));
       shown += result.events.length;
+      ids.push(...result.events.map((e) => e.id));
+      rememberResults(ids, location.hash);
       next = result.next;
       more.hidden = !next;
       drawSummary();
+      if (shown === 0) void drawHelp(result.suggestions ?? []);
     } catch (err) {
       summary.textContent = t('searchFailed', { error: (err as Error).message });
       summary.classList.add('error');
@@ -188,23 +224,48 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
   void load();
 }
 
-function card(e: EventJson): HTMLElement {
+function card(e: SearchHit): HTMLElement {
   const image = e.snapshots.crop ? 'crop' : e.snapshots.frame ? 'frame' : null;
   const colours = colourReadings(e);
   const plate = e.attributes.plate?.text;
   const title = [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
+  const nearPlate = e.near_match?.includes('plate');
   return h('li', { class: 'card' },
-    h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}, ${day(e.start)} ${clock(e.start)}` },
+    h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}, ${day(e.start)} ${clock(e.start)}${e.sightings > 1 ? `, ${t('sightings', { n: e.sightings })}` : ''}` },
       h('div', { class: 'thumb' }, image
         ? h('img', { src: snapshotUrl(e.id, image), alt: '', loading: 'lazy', decoding: 'async' })
-        : h('span', { class: 'no-image' }, t('noImage'))),
+        : h('span', { class: 'no-image' }, t('noImage')),
+        e.sightings > 1 ? h('span', { class: 'sightings', title: t('sightingsTitle', { n: e.sightings }) }, t('sightings', { n: e.sightings })) : null),
       h('div', { class: 'card-body' },
         h('div', { class: 'card-time' }, h('strong', {}, clock(e.start)), h('span', {}, day(e.start))),
         h('div', { class: 'card-title' },
           h('span', { class: `kind kind-${e.kind}` }, labelName(e.label) || t(`kind_${e.kind}`)),
-          colours.map((c) => h('span', { class: 'colour' }, h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }), colourName(c.colour)))),
-        h('div', { class: 'card-place' }, `${e.camera} · ${e.location}${e.zones.length ? ` · ${e.zones.join(', ')}` : ''}`),
-        plate ? h('div', { class: 'plate' }, formatPlate(plate)) : null)));
+          colours.map((c) => h('span', { class: 'colour' }, h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }),
+            `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`))),
+        h('div', { class: 'card-place' }, `${e.camera} · ${placeName(e.location)}${e.zones.length ? ` · ${e.zones.map(placeName).join(', ')}` : ''}`),
+        plate ? h('div', { class: 'plate-line' }, h('span', { class: 'plate' }, formatPlate(plate)),
+          nearPlate ? h('span', { class: 'near', title: t('nearMatchPlate') }, t('nearMatch')) : null) : null)));
+}
+
+const RESULTS_KEY = 'vigil.results';
+
+/** The last result list, so the event view can step to the previous and next result. */
+function rememberResults(ids: number[], hash: string): void {
+  try {
+    sessionStorage.setItem(RESULTS_KEY, JSON.stringify({ ids, hash }));
+  } catch {
+    // Storage full or off: the event view simply shows no previous/next.
+  }
+}
+
+export function rememberedResults(): { ids: number[]; hash: string } | undefined {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(RESULTS_KEY) ?? 'null') as { ids?: unknown; hash?: unknown } | null;
+    if (saved && Array.isArray(saved.ids) && typeof saved.hash === 'string') return { ids: saved.ids.filter((x): x is number => typeof x === 'number'), hash: saved.hash };
+  } catch {
+    // Unreadable: as if nothing was remembered.
+  }
+  return undefined;
 }
 
 export function colourReadings(e: EventJson): Array<{ colour: string; part: string }> {
