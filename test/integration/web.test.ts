@@ -171,6 +171,13 @@ describe('the web page', () => {
     expect(await cardIds()).toEqual([]);
     await page.getByRole('button', { name: 'Remove filter: Time' }).click();
     await expect.poll(() => cardIds()).toEqual([ids.person]);
+    // A standing person's close-up is a tall picture: the card shows all of it, not its middle.
+    const fits = () => page.locator('.grid .card .thumb img').first().evaluate((img) => {
+      const frame = (img as unknown as { parentElement: typeof img }).parentElement.getBoundingClientRect();
+      const box = img.getBoundingClientRect();
+      return box.height <= frame.height + 0.5 && box.top >= frame.top - 0.5 && (img as unknown as { naturalHeight: number }).naturalHeight > (img as unknown as { naturalWidth: number }).naturalWidth;
+    });
+    await expect.poll(fits).toBe(true);
   }, 30_000);
 
   it('switches to Chinese and searches in Chinese', async () => {
