@@ -5,7 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { DETECTOR_DEFAULTS } from '../src/config/schema.js';
 import { Detector } from '../src/detect/detector.js';
 import { resolveModel } from '../src/detect/model.js';
-import { preprocess, type YuvImage } from '../src/detect/preprocess.js';
+import { preprocess } from '../src/detect/preprocess.js';
+import { type YuvImage } from '../src/image/image.js';
 import { bundledFfmpegPath } from '../src/ingest/ffmpeg.js';
 import { debianMedia } from '../test/harness/media-paths.js';
 

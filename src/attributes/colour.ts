@@ -2,7 +2,7 @@
 // an HSV histogram over the part of the box where that colour lives, against a fixed palette officers use.
 // Windows, wheels, road and head are left out by where they sit in the box; shadows by down-weighting dark
 // pixels, which would otherwise make every car black.
-import type { RgbImage } from '../detect/preprocess.js';
+import type { RgbImage } from '../image/image.js';
 
 export const PALETTE = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink', 'brown', 'white', 'grey', 'black'] as const;
 export type ColourName = (typeof PALETTE)[number];

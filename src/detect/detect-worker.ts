@@ -4,7 +4,9 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ResolvedModel } from './model.js';
 import { decodeOutputs, finishDetections, type DecodeOptions, type RawOutput } from './postprocess.js';
-import { preprocess, type Image, type Rect } from './preprocess.js';
+import { preprocess } from './preprocess.js';
+import { type Image } from '../image/image.js';
+import { type Rect } from '../image/geometry.js';
 import { workerInit } from '../workers/worker-heap.js';
 import type { DetectRequest, DetectResponse, WorkerInit } from './worker-protocol.js';
 

@@ -3,8 +3,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { DetectorConfig } from '../config/schema.js';
 import { resolveModel, type ResolvedModel } from './model.js';
-import type { Box } from './nms.js';
-import { imageBytes, validateImage, type Image, type Rect } from './preprocess.js';
+import type { Box } from '../image/geometry.js';
+import { imageBytes, validateImage, type Image } from '../image/image.js';
+import { type Rect } from '../image/geometry.js';
 import { spawnWorker } from '../workers/spawn-worker.js';
 import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
 

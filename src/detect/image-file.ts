@@ -1,6 +1,6 @@
 // Decodes photo files (JPEG, PNG, WebP, ...) to RGB for the detector: the only place sharp reads images.
 import sharp from 'sharp';
-import type { RgbImage } from './preprocess.js';
+import type { RgbImage } from '../image/image.js';
 
 /** Reads an image in its displayed orientation (EXIF rotation applied), as 8-bit sRGB without alpha. */
 export async function readImageFile(file: string): Promise<RgbImage> {

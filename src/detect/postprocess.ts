@@ -1,5 +1,6 @@
 // From a model's raw output tensors to detections in source-image pixels: decode per format, NMS, map back.
-import type { InputTransform, Rect } from './preprocess.js';
+import type { InputTransform } from './preprocess.js';
+import type { Rect } from '../image/geometry.js';
 import type { ResolvedModel } from './model.js';
 import { decodeCenternet, decodeNanodet, decodeYolov8, decodeYolox, type ClassFilter } from './decoders.js';
 import { nms, type Detection } from './nms.js';

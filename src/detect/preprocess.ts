@@ -1,32 +1,9 @@
 // Turns a camera frame (yuv420p, as ingest delivers it) or a decoded photo (RGB) into a model's input
 // tensor in one pass: crop, resize (bilinear), colour conversion and normalisation together, writing
 // planar NCHW floats. Nothing else on the detection path touches every pixel.
+import type { Rect } from '../image/geometry.js';
+import { validateImage, type Image, type RgbImage, type YuvImage } from '../image/image.js';
 import type { ModelSpec } from '../models/catalog.js';
-
-export interface RgbImage {
-  kind: 'rgb';
-  width: number;
-  height: number;
-  /** Interleaved R, G, B bytes, row by row. */
-  data: Uint8Array;
-}
-
-export interface YuvImage {
-  kind: 'yuv420p';
-  width: number;
-  height: number;
-  /** Y plane, then U and V at half resolution. */
-  data: Uint8Array;
-}
-
-export type Image = RgbImage | YuvImage;
-
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 /** Maps model-input pixels back to source pixels: source = offset + model × scale. */
 export interface InputTransform {
@@ -38,17 +15,6 @@ export interface InputTransform {
 
 // Letterbox bars get the grey the YOLO family pads with.
 const PAD_VALUE = 114;
-
-export function imageBytes(kind: Image['kind'], width: number, height: number): number {
-  return kind === 'rgb' ? width * height * 3 : width * height + 2 * (width / 2) * (height / 2);
-}
-
-export function validateImage(image: Image): void {
-  const expected = imageBytes(image.kind, image.width, image.height);
-  if (image.data.length < expected) {
-    throw new Error(`${image.kind} image ${image.width}x${image.height} needs ${expected} bytes, got ${image.data.length}`);
-  }
-}
 
 /**
  * Writes `spec`'s input for `region` of `image` into `out` (length 3 × W × H) and returns how to map

@@ -1,7 +1,7 @@
 // Chooses where the detector looks in a frame: squares around moving areas and live tracks, big enough
 // for context, merged when they overlap, and a single full-frame pass when that is cheaper. A small model
 // sees a distant person far better in a crop around it than in the whole squeezed frame.
-import type { Box } from '../motion/motion-detector.js';
+import type { Rect } from '../image/geometry.js';
 import { union } from '../motion/motion-activity.js';
 
 export interface RegionOptions {
@@ -13,7 +13,7 @@ export interface RegionOptions {
   margin: number;
 }
 
-export function planRegions(boxes: Box[], frameW: number, frameH: number, o: RegionOptions): Box[] {
+export function planRegions(boxes: Rect[], frameW: number, frameH: number, o: RegionOptions): Rect[] {
   if (boxes.length === 0) return [];
   let regions = boxes.map((b) => square(b, frameW, frameH, o));
   // Merge overlapping regions until none overlap: two crops of the same person would find it twice.
@@ -36,7 +36,7 @@ export function planRegions(boxes: Box[], frameW: number, frameH: number, o: Reg
 }
 
 /** A square around the box (with margin, at least minSide), moved inside the frame. */
-function square(b: Box, frameW: number, frameH: number, o: RegionOptions): Box {
+function square(b: Rect, frameW: number, frameH: number, o: RegionOptions): Rect {
   const side = Math.min(Math.max(Math.max(b.width, b.height) * (1 + 2 * o.margin), o.minSide), frameW, frameH);
   const cx = b.x + b.width / 2;
   const cy = b.y + b.height / 2;
@@ -47,6 +47,6 @@ function square(b: Box, frameW: number, frameH: number, o: RegionOptions): Box {
   return { x, y, width: Math.round(width), height: Math.round(height) };
 }
 
-function overlap(a: Box, b: Box): boolean {
+function overlap(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }

@@ -1,7 +1,8 @@
 // Messages between the Detector and its inference workers.
 import type { ResolvedModel } from './model.js';
 import type { Detection } from './nms.js';
-import type { Image, Rect } from './preprocess.js';
+import type { Image } from '../image/image.js';
+import type { Rect } from '../image/geometry.js';
 
 export interface WorkerInit {
   model: ResolvedModel;

@@ -4,7 +4,7 @@
 // so a row never points at a missing or different file.
 import type { Logger } from 'pino';
 import { objectColours } from '../attributes/colour.js';
-import type { YuvImage } from '../detect/preprocess.js';
+import type { YuvImage } from '../image/image.js';
 import { yuv420pToRgb } from '../image/yuv.js';
 import type { MotionEventEnd } from '../motion/motion-activity.js';
 import type { VotedPlate } from '../plates/plate-vote.js';

@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { RgbImage } from '../detect/preprocess.js';
+import type { RgbImage } from '../image/image.js';
 import type { SnapshotRef } from './store.js';
 
 // One libvips thread per image. A snapshot is one small frame (~10 ms to encode), libuv already encodes up

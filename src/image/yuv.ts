@@ -1,5 +1,5 @@
 // yuv420p (what ingest delivers) to interleaved RGB, for snapshots and colour: BT.601 limited range.
-import type { RgbImage, YuvImage } from '../detect/preprocess.js';
+import type { RgbImage, YuvImage } from './image.js';
 
 export function yuv420pToRgb(image: YuvImage): RgbImage {
   const { width, height, data } = image;

@@ -4,6 +4,7 @@
 // held by the consumer. When a frame completes while the consumer is still busy, it replaces the waiting
 // one (which is counted as dropped): a slow consumer always gets the newest picture, readers never block
 // and memory never grows.
+import { imageBytes } from '../image/image.js';
 
 export interface Frame {
   camera: string;
@@ -27,9 +28,6 @@ export interface FrameReaderEvents {
   onConsumerError?(err: unknown): void;
 }
 
-export function yuv420pSize(width: number, height: number): number {
-  return width * height + 2 * ((width / 2) * (height / 2));
-}
 
 export class FrameReader {
   readonly frameSize: number;
@@ -47,7 +45,7 @@ export class FrameReader {
     readonly height: number,
     private readonly events: FrameReaderEvents = {},
   ) {
-    this.frameSize = yuv420pSize(width, height);
+    this.frameSize = imageBytes('yuv420p', width, height);
     // allocUnsafeSlow: each frame owns its memory outright instead of sharing Node's small-buffer pool.
     this.free = [Buffer.allocUnsafeSlow(this.frameSize), Buffer.allocUnsafeSlow(this.frameSize)];
     this.filling = Buffer.allocUnsafeSlow(this.frameSize);

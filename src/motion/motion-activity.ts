@@ -1,6 +1,6 @@
 // Turns per-frame motion into motion events with hysteresis: an event starts after a few frames with
 // motion (a single flicker is not an event) and ends after a quiet period (a pause is not two events).
-import type { Box } from './motion-detector.js';
+import type { Rect } from '../image/geometry.js';
 
 export interface MotionEventStart {
   start: number;
@@ -12,12 +12,12 @@ export interface MotionEventEnd {
   /** The largest changed fraction seen during the event. */
   peak: number;
   /** The union of all moving boxes during the event, in frame pixels. */
-  area: Box;
+  area: Rect;
 }
 
 export class MotionActivity {
   private streak = 0;
-  private current: { start: number; lastMotion: number; peak: number; area: Box } | undefined;
+  private current: { start: number; lastMotion: number; peak: number; area: Rect } | undefined;
 
   constructor(
     private readonly startFrames: number,
@@ -28,7 +28,7 @@ export class MotionActivity {
     return this.current !== undefined;
   }
 
-  update(boxes: Box[], changed: number, at: number): { started?: MotionEventStart; ended?: MotionEventEnd } {
+  update(boxes: Rect[], changed: number, at: number): { started?: MotionEventStart; ended?: MotionEventEnd } {
     const moving = boxes.length > 0;
     this.streak = moving ? this.streak + 1 : 0;
     const result: { started?: MotionEventStart; ended?: MotionEventEnd } = {};
@@ -59,7 +59,7 @@ export class MotionActivity {
   }
 }
 
-export function union(a: Box, b: Box): Box {
+export function union(a: Rect, b: Rect): Rect {
   const x = Math.min(a.x, b.x);
   const y = Math.min(a.y, b.y);
   return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };

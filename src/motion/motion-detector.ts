@@ -1,6 +1,7 @@
 // Finds where a camera's picture changed, cheaply, on the Y plane that yuv420p gives for free: downscale,
 // running-average background, threshold, mask, dilate, connected boxes. Idle cameras then cost almost
 // nothing, and the detector only looks where something moved.
+import { pointInPolygon, type Polygon, type Rect } from '../image/geometry.js';
 
 export interface MotionConfig {
   /** Grey-level difference from the background that counts as change (0-255). */
@@ -15,16 +16,9 @@ export interface MotionConfig {
   recalibrate_above: number;
 }
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
 export interface MotionResult {
   /** Boxes around moving areas, in frame pixels. */
-  boxes: Box[];
+  boxes: Rect[];
   /** Fraction of the frame that changed. */
   changed: number;
   /** True while the background is being relearnt after start or a lighting jump: no motion is reported. */
@@ -32,7 +26,6 @@ export interface MotionResult {
 }
 
 /** A polygon in frame fractions (0..1), e.g. [[0, 0], [1, 0], [1, 0.2], [0, 0.2]] for the top fifth. */
-export type Polygon = Array<[number, number]>;
 
 const CALIBRATION_FRAMES = 3;
 
@@ -172,12 +165,12 @@ export class MotionDetector {
   }
 
   /** Connected components (4-neighbour flood fill) → boxes in frame pixels, small ones dropped. */
-  private components(): Box[] {
+  private components(): Rect[] {
     const { gridW: w, gridH: h } = this;
     const mask = this.dilated;
     const labels = this.labels.fill(0);
     const minCells = Math.max(1, this.config.min_area * w * h);
-    const boxes: Box[] = [];
+    const boxes: Rect[] = [];
     const stack: number[] = [];
     let label = 0;
     for (let start = 0; start < mask.length; start++) {
@@ -224,14 +217,4 @@ export function rasterise(polygons: Polygon[], w: number, h: number): Uint8Array
     }
   }
   return out;
-}
-
-export function pointInPolygon(px: number, py: number, poly: Polygon): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > py !== yj > py && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
 }

@@ -3,12 +3,13 @@
 // downscaled Y plane), so the camera's reader is never held up by inference.
 import type { CameraConfig, MotionSettings, PlatesConfig, TrackerConfig } from '../config/schema.js';
 import type { LabeledDetection } from '../detect/detector.js';
-import type { YuvImage } from '../detect/preprocess.js';
+import type { YuvImage } from '../image/image.js';
 import { planRegions } from '../detect/regions.js';
 import type { EventRecorder } from '../events/event-recorder.js';
 import type { Frame } from '../ingest/frame-reader.js';
 import { MotionActivity } from '../motion/motion-activity.js';
-import { MotionDetector, type Box } from '../motion/motion-detector.js';
+import { MotionDetector } from '../motion/motion-detector.js';
+import { boxToRect, type Rect } from '../image/geometry.js';
 import type { PlateService } from '../plates/plate-service.js';
 import { PlateVote } from '../plates/plate-vote.js';
 import { Tracker, type Track } from '../track/tracker.js';
@@ -66,7 +67,7 @@ export class CameraPipeline {
     if (ended) this.recorder.motionEnded(ended);
     if (started || ended) this.observer.motionActive?.(this.camera.name, this.activity.active);
 
-    const trackBoxes: Box[] = this.tracker.regionsToExamine(at).map(([x1, y1, x2, y2]) => ({ x: x1, y: y1, width: x2 - x1, height: y2 - y1 }));
+    const trackBoxes: Rect[] = this.tracker.regionsToExamine(at).map(boxToRect);
     const regions = planRegions([...motion.boxes, ...trackBoxes], width, height, {
       minSide: Math.min(width, height) * 0.6,
       maxRegions: 3,

@@ -3,7 +3,8 @@
 // frames in flight (its tracker needs results in order). Memory is bounded by cameras + workers.
 import type { Detector, LabeledDetection } from '../detect/detector.js';
 import { nms } from '../detect/nms.js';
-import type { Rect, YuvImage } from '../detect/preprocess.js';
+import type { YuvImage } from '../image/image.js';
+import type { Rect } from '../image/geometry.js';
 
 export interface DetectionJob {
   camera: string;

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { readColour, type ColourName } from '../attributes/colour.js';
-import { preprocess, type RgbImage, type Rect } from '../detect/preprocess.js';
+import { preprocess } from '../detect/preprocess.js';
+import { type RgbImage } from '../image/image.js';
+import { type Rect } from '../image/geometry.js';
 import type { ModelSpec, Normalisation } from '../models/catalog.js';
 import { PlateDecoder, type DecodedPlate, type PlateChar } from './plate-decoder.js';
 import { isPlate, normalisePlate } from './plate-rules.js';

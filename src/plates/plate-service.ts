@@ -2,7 +2,8 @@
 // moment later, so requests that find the worker busy are refused rather than queued.
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../workers/spawn-worker.js';
-import type { Image, Rect } from '../detect/preprocess.js';
+import type { Image } from '../image/image.js';
+import type { Rect } from '../image/geometry.js';
 import type { PlateReading } from './plate-reader.js';
 import type { PlateRequest } from './plate-worker.js';
 

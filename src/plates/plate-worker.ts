@@ -1,6 +1,7 @@
 // The plate reader's worker thread: PP-OCR runs here, off the daemon's event loop.
 import { parentPort } from 'node:worker_threads';
-import type { Image, Rect } from '../detect/preprocess.js';
+import type { Image } from '../image/image.js';
+import type { Rect } from '../image/geometry.js';
 import { yuv420pToRgb } from '../image/yuv.js';
 import { workerInit } from '../workers/worker-heap.js';
 import { PlateReader } from './plate-reader.js';

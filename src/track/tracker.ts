@@ -3,8 +3,7 @@
 // tentative → confirmed → ended. Parked objects become stationary and are only looked at now and then,
 // so a car parked all day is one event, not one a minute.
 import type { TrackerConfig } from '../config/schema.js';
-import { iou, type Box as BoxXYXY } from '../detect/nms.js';
-import { pointInPolygon, type Polygon } from '../motion/motion-detector.js';
+import { iou, pointInPolygon, type Box as BoxXYXY, type Polygon } from '../image/geometry.js';
 
 export type { BoxXYXY };
 

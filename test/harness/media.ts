@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import type { YuvImage } from '../../src/detect/preprocess.js';
+import type { YuvImage } from '../../src/image/image.js';
 import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { drawPatternFrame } from './pattern.js';

@@ -4,7 +4,7 @@
 // Run it on jemalloc with dirty_decay_ms:0, so memory that is freed goes back at once and RSS shows what is
 // still held.
 import { writeFileSync } from 'node:fs';
-import type { RgbImage } from '../../src/detect/preprocess.js';
+import type { RgbImage } from '../../src/image/image.js';
 import { PlateReader } from '../../src/plates/plate-reader.js';
 import { MB } from './daemon-probe.js';
 import { procStatus } from './proc.js';

@@ -2,7 +2,7 @@
 // font): blue, yellow, green new-energy and two-row yellow, degraded with tilt, blur and JPEG noise, and
 // pasted into a camera-sized frame.
 import sharp from 'sharp';
-import type { RgbImage } from '../../src/detect/preprocess.js';
+import type { RgbImage } from '../../src/image/image.js';
 import { debianMedia } from './media-paths.js';
 
 export type PlateKind = 'blue' | 'yellow' | 'green' | 'two-row';

@@ -8,7 +8,7 @@ import { isPlate, normalisePlate } from '../../src/plates/plate-rules.js';
 import { runCli } from '../harness/daemon-process.js';
 import { sharedFixture } from '../harness/media-paths.js';
 import { plateInFrame, renderPlate, type PlateKind } from '../harness/synthetic-plates.js';
-import type { RgbImage } from '../../src/detect/preprocess.js';
+import type { RgbImage } from '../../src/image/image.js';
 
 // Measured when the reader was written: 45 of 48 exact. Fewer is a regression.
 const MEASURED_EXACT = 45;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETECTOR_DEFAULTS } from '../../src/config/schema.js';
 import { Detector } from '../../src/detect/detector.js';
 import { readImageFile } from '../../src/detect/image-file.js';
-import type { YuvImage } from '../../src/detect/preprocess.js';
+import type { YuvImage } from '../../src/image/image.js';
 import { DetectionScheduler, type DetectionOutcome } from '../../src/pipeline/detection-scheduler.js';
 import { debianMedia } from '../harness/media-paths.js';
 import { waitFor } from '../harness/wait.js';

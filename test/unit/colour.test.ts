@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHINESE, classify, objectColours, PALETTE, readColour } from '../../src/attributes/colour.js';
-import type { RgbImage } from '../../src/detect/preprocess.js';
+import type { RgbImage } from '../../src/image/image.js';
 
 /** A W×H image filled by `paint(x, y)`, with seeded ±12 noise on every channel. */
 function image(w: number, h: number, paint: (x: number, y: number) => [number, number, number]): RgbImage {

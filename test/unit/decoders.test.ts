@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { COCO_LABELS, DEFAULT_CLASSES } from '../../src/detect/coco.js';
 import { decodeCenternet, decodeNanodet, decodeYolov8, decodeYolox } from '../../src/detect/decoders.js';
-import { iou, nms, type Box, type Detection } from '../../src/detect/nms.js';
+import { nms, type Detection } from '../../src/detect/nms.js';
+import { iou, type Box } from '../../src/image/geometry.js';
 
 function expectBox(actual: Box, expected: Box, digits = 4): void {
   for (let i = 0; i < 4; i++) expect(actual[i]).toBeCloseTo(expected[i]!, digits);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FrameReader, yuv420pSize, type DropReason, type Frame } from '../../src/ingest/frame-reader.js';
+import { imageBytes } from '../../src/image/image.js';
+import { FrameReader, type DropReason, type Frame } from '../../src/ingest/frame-reader.js';
 
 const W = 8, H = 4;
-const SIZE = yuv420pSize(W, H); // 48 bytes
+const SIZE = imageBytes('yuv420p', W, H); // 48 bytes
 
 /** A byte stream of `count` frames in which every byte of frame i is i. */
 function stream(count: number): Buffer {

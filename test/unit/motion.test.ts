@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MotionSchema } from '../../src/config/schema.js';
 import { MotionActivity } from '../../src/motion/motion-activity.js';
-import { MotionDetector, type Polygon } from '../../src/motion/motion-detector.js';
+import { MotionDetector } from '../../src/motion/motion-detector.js';
+import { type Polygon } from '../../src/image/geometry.js';
 
 const W = 320, H = 180;
 const settings = MotionSchema.parse({ width: 160 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../../src/models/catalog.js';
-import { preprocess, type RgbImage, type YuvImage } from '../../src/detect/preprocess.js';
+import { preprocess } from '../../src/detect/preprocess.js';
+import { type RgbImage, type YuvImage } from '../../src/image/image.js';
 
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   id: 't',
