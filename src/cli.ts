@@ -42,6 +42,8 @@ usage:
   vigil config check --config FILE [--show-secrets]
                                 validate a config file and print what it resolves to (passwords, tokens
                                 and keys as ***, unless --show-secrets), then an "OK: ..." summary line
+  vigil bus keys                print a new CURVE key pair for bus.curve (this box's keys, or a
+                                subscriber's, whose public key then goes into bus.curve.clients)
   vigil backup DIR --config FILE
                                 back up the event store, snapshots and audit log into DIR, safely while
                                 the daemon runs; run again to update (only new snapshots are copied)
@@ -101,6 +103,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       throw new UsageError('usage: vigil models build [--force] | vigil models list');
+    case 'bus':
+      if (sub !== 'keys' || rest.length > 0) throw new UsageError('usage: vigil bus keys');
+      return busKeys();
     case 'backup':
       if (!sub || rest.length > 0 || !values.config) throw new UsageError('usage: vigil backup DIR --config FILE');
       return backup(sub, values.config, values.json);
@@ -118,6 +123,22 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+async function busKeys(): Promise<number> {
+  const zmq = await import('zeromq');
+  if (!zmq.capability.curve) {
+    console.error('vigil: this build of ZeroMQ has no CURVE support, so the bus cannot be bound beyond loopback');
+    return 1;
+  }
+  const { publicKey, secretKey } = zmq.curveKeyPair();
+  // Z85 uses YAML's special characters ({ } [ ] # : & * ! ...) but never a double quote or a backslash.
+  console.log(`# a new CURVE key pair. For this box: under bus.curve in the config (keep the file 0640), with
+# clients: [the subscribers' public keys]; subscribers use public_key as their server key.
+# For a subscriber: it keeps both; list its public_key in bus.curve.clients.
+public_key: "${publicKey}"
+secret_key: "${secretKey}"`);
+  return 0;
 }
 
 async function detect(files: string[], values: { config?: string; json?: boolean; model?: string; threshold?: string }): Promise<number> {

@@ -102,7 +102,9 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   let detector: Detector | undefined;
   let plates: PlateService | undefined;
   try {
-    if (config.bus.publish) bus = await EventBus.bind(config.bus.publish, logger);
+    if (config.bus.publish) {
+      bus = await EventBus.bind(config.bus.publish, logger, { curve: config.bus.curve, cameras: config.cameras.map((c) => c.name) });
+    }
     detector = await Detector.create(config.detector);
     if (config.plates.enabled) plates = await PlateService.start(config.plates.threads);
   } catch (err) {
@@ -267,6 +269,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
         createUnit(current.cameras.find((c) => c.name === name)!, current).supervisor.start();
       }
       search.places = placesFromConfig(current);
+      bus?.setCameras(current.cameras.map((c) => c.name));
       search.timeZone = current.time_zone;
       search.windowMinutes = current.search.window_minutes;
       search.quietCameraMinutes = current.search.quiet_camera_minutes;

@@ -1,6 +1,7 @@
 // The configuration schema. Key names are a contract (other tools write these files), and every field
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
+import { curvePublicKeyOf, isZ85Key } from '../bus/z85.js';
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const STREAM_URL = /^(rtsps?|rtmps?|https?|srt|udp|tcp):\/\//i;
@@ -150,12 +151,50 @@ export const StoreSchema = z
   })
   .describe('the event store: { retention_days, max_disk_gb, flush_ms }');
 
+/** tcp:// endpoints only this machine can reach; ipc:// and inproc:// never leave it. */
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  if (!endpoint.startsWith('tcp://')) return true;
+  const host = /^tcp:\/\/(.+):[^:\]]+$/.exec(endpoint)?.[1]?.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host ?? '');
+}
+
+const curveKey = (what: string) =>
+  z.string().refine(isZ85Key, { message: 'must be a CURVE key: 40 characters of Z85 text, quoted, as `vigil bus keys` prints them' })
+    .describe(what);
+
 export const BusSchema = z
   .strictObject({
     publish: z.string().regex(/^(tcp|ipc|inproc):\/\//, { message: 'must be a ZeroMQ endpoint, e.g. tcp://127.0.0.1:5556' }).nullable().default('tcp://127.0.0.1:5556')
-      .describe('ZeroMQ PUB endpoint events are published on, e.g. tcp://127.0.0.1:5556; null disables it'),
+      .describe('ZeroMQ PUB endpoint events are published on, e.g. tcp://127.0.0.1:5556; null disables it; beyond loopback (e.g. tcp://0.0.0.0:5556) only with bus.curve'),
+    curve: z
+      .strictObject({
+        public_key: curveKey('this box\'s CURVE public key, from `vigil bus keys`; subscribers set it as their server key'),
+        secret_key: curveKey('this box\'s CURVE secret key, from the same `vigil bus keys` output; keep the config file 0640'),
+        clients: z.array(curveKey('a subscriber\'s CURVE public key'))
+          .min(1, { message: 'list the public key of at least one subscriber (each makes its own pair, e.g. with `vigil bus keys`)' })
+          .describe('public keys of the subscribers admitted to the bus; the others are refused at the handshake'),
+      })
+      .nullable()
+      .default(null)
+      .describe('encryption and client authentication for the bus: { public_key, secret_key, clients }; needed to publish beyond loopback'),
   })
-  .describe('the event bus: { publish }');
+  .superRefine((bus, ctx) => {
+    if (bus.publish && !bus.curve && !isLoopbackEndpoint(bus.publish)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publish'],
+        message: `${bus.publish} would let anyone who reaches this box subscribe to every event: bind it to tcp://127.0.0.1:PORT, or configure bus.curve (keys from \`vigil bus keys\`, clients: the subscribers' public keys) so that only listed subscribers get in`,
+      });
+    }
+    if (bus.curve && isZ85Key(bus.curve.secret_key) && isZ85Key(bus.curve.public_key) && curvePublicKeyOf(bus.curve.secret_key) !== bus.curve.public_key) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['curve', 'public_key'],
+        message: 'is not the public half of bus.curve.secret_key: paste both lines from one `vigil bus keys` output',
+      });
+    }
+  })
+  .describe('the event bus: { publish, curve }');
 
 const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9.-]{0,252})?|\[?[0-9a-f:.]+\]?)$/i;
 
