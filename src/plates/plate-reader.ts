@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { readColour, type ColourName } from '../attributes/colour.js';
 import { preprocess } from '../detect/preprocess.js';
 import { type RgbImage } from '../image/image.js';
-import { type Rect } from '../image/geometry.js';
+import type { Box, Rect } from '../image/geometry.js';
 import type { ModelSpec, Normalisation } from '../models/catalog.js';
 import { PlateDecoder, type DecodedPlate, type PlateChar } from './plate-decoder.js';
 import { isPlate, normalisePlate } from './plate-rules.js';
@@ -17,7 +17,7 @@ export interface PlateReading {
   text: string;
   score: number;
   /** [x1, y1, x2, y2] in the image's pixels. */
-  box: [number, number, number, number];
+  box: Box;
   chars: PlateChar[];
   /** Plate background colour: blue, yellow, green, white or black; a cheap consistency check. */
   colour: ColourName | null;
@@ -107,7 +107,7 @@ export class PlateReader {
   }
 
   /** Reads one plate whose box is known (small plate crops are better read directly than re-detected). */
-  async readPlate(image: RgbImage, box: [number, number, number, number]): Promise<PlateReading> {
+  async readPlate(image: RgbImage, box: Box): Promise<PlateReading> {
     return this.reading(image, box, await this.recognise(image, box, 'single'));
   }
 
@@ -152,7 +152,7 @@ export class PlateReader {
   }
 
   /** PP-OCR text detection (DB): probability map → connected regions → boxes, grown as DB's unclip does. */
-  private async findText(image: RgbImage, region: Rect): Promise<Array<[number, number, number, number]>> {
+  private async findText(image: RgbImage, region: Rect): Promise<Array<Box>> {
     const scale = Math.min(1, DET_MAX_SIDE / Math.max(region.width, region.height));
     const W = Math.max(32, Math.round((region.width * scale) / 32) * 32);
     const H = Math.max(32, Math.round((region.height * scale) / 32) * 32);
@@ -171,8 +171,6 @@ export class PlateReader {
   }
 }
 
-type Box = [number, number, number, number];
-
 /** `top` is a plate's upper row over `bottom`: just above it, overlapping it sideways, no wider. */
 function isTopRow(top: Box, bottom: Box): boolean {
   const h = bottom[3] - bottom[1];
@@ -186,9 +184,9 @@ function spec(width: number, height: number, normalisation: Normalisation): Mode
 }
 
 /** DB post-processing: pixels above 0.3 joined into regions; a region scoring ≥ 0.6 becomes a box. */
-export function textBoxes(map: Float32Array, W: number, H: number): Array<[number, number, number, number]> {
+export function textBoxes(map: Float32Array, W: number, H: number): Array<Box> {
   const labels = new Int32Array(W * H);
-  const boxes: Array<[number, number, number, number]> = [];
+  const boxes: Array<Box> = [];
   const stack: number[] = [];
   let label = 0;
   for (let start = 0; start < map.length; start++) {
