@@ -3,6 +3,7 @@
 // Windows, wheels, road and head are left out by where they sit in the box; shadows by down-weighting dark
 // pixels, which would otherwise make every car black.
 import type { RgbImage } from '../image/image.js';
+import { isTwoWheeler, isVehicle } from '../vocabulary/labels.js';
 
 export const PALETTE = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink', 'brown', 'white', 'grey', 'black'] as const;
 export type ColourName = (typeof PALETTE)[number];
@@ -43,8 +44,6 @@ const PARTS = {
 
 export type Part = keyof typeof PARTS;
 
-const VEHICLES = new Set(['car', 'truck', 'bus']);
-const TWO_WHEELERS = new Set(['motorcycle', 'bicycle']);
 
 /** The colour attributes for an object: { colour } for vehicles, { upper_colour, lower_colour } for people. */
 export function objectColours(image: RgbImage, box: number[], label: string): Record<string, ColourReading> {
@@ -56,8 +55,8 @@ export function objectColours(image: RgbImage, box: number[], label: string): Re
     if (lower) out.lower_colour = lower;
     return out;
   }
-  if (VEHICLES.has(label) || TWO_WHEELERS.has(label)) {
-    const body = readColour(image, box, TWO_WHEELERS.has(label) ? 'twoWheeler' : 'vehicle');
+  if (isVehicle(label)) {
+    const body = readColour(image, box, isTwoWheeler(label) ? 'twoWheeler' : 'vehicle');
     return body ? { colour: body } : {};
   }
   return {};

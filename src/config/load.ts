@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, isStreamUrl, type VigilConfig } from './schema.js';
-import { COCO_LABELS } from '../detect/coco.js';
+import { COCO_LABELS } from '../vocabulary/labels.js';
 import { redactCredentials, redactUrl } from './redact.js';
 
 /** A config file lists cameras and settings: a few KB. Anything this big is the wrong file or an attack. */

@@ -1,6 +1,7 @@
 // The configuration schema. Key names are a contract (other tools write these files), and every field
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
+import { DEFAULT_CLASSES } from '../vocabulary/labels.js';
 import { curvePublicKeyOf, isZ85Key } from '../bus/z85.js';
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -101,7 +102,7 @@ export const DetectorSchema = z
     score_threshold: z.number().min(0.01).max(1).default(0.35).describe('lowest score a detection may have (0..1)'),
     iou_threshold: z.number().min(0.05).max(1).default(0.5).describe('overlap above which the weaker of two boxes is dropped'),
     max_detections: z.number().int().min(1).max(1000).default(100).describe('most detections per image'),
-    classes: z.array(z.string().min(1)).min(1).default(['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'])
+    classes: z.array(z.string().min(1)).min(1).default([...DEFAULT_CLASSES])
       .describe('labels to keep, from the model\'s label list'),
   })
   .describe('the object detector: { model, threads, workers, score_threshold, iou_threshold, max_detections, classes }');

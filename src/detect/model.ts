@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DetectorConfig } from '../config/schema.js';
 import type { ModelFormat, ModelSpec, Normalisation } from '../models/catalog.js';
 import { MODELS_DIR, readManifest } from '../models/build.js';
-import { COCO_LABELS } from './coco.js';
+import { COCO_LABELS } from '../vocabulary/labels.js';
 
 export interface ResolvedModel extends ModelSpec {
   path: string;

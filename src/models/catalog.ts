@@ -1,5 +1,5 @@
 // The detector models vigil builds from npm packages, and how each one wants its input.
-import { COCO_LABELS } from '../detect/coco.js';
+import { COCO_LABELS } from '../vocabulary/labels.js';
 
 export type ModelFormat = 'nanodet' | 'centernet' | 'yolov8' | 'yolox';
 

@@ -14,6 +14,7 @@ import type { PlateService } from '../plates/plate-service.js';
 import { PlateVote } from '../plates/plate-vote.js';
 import { Tracker, type Track } from '../track/tracker.js';
 import type { DetectionOutcome, DetectionScheduler } from './detection-scheduler.js';
+import { PLATED_VEHICLES } from '../vocabulary/labels.js';
 
 /** The plate stage a pipeline hands vehicles to, when plates are enabled. */
 export interface PlateStage {
@@ -21,7 +22,6 @@ export interface PlateStage {
   config: PlatesConfig;
 }
 
-const PLATE_VEHICLES = new Set(['car', 'truck', 'bus', 'motorcycle']);
 
 export interface PipelineObserver {
   motionActive?(camera: string, active: boolean): void;
@@ -109,7 +109,7 @@ export class CameraPipeline {
   private readPlates(image: YuvImage, at: number, plates: PlateStage): void {
     const { config, service } = plates;
     for (const track of this.tracker.live) {
-      if (track.state !== 'confirmed' || track.lastSeen !== at || !PLATE_VEHICLES.has(track.label)) continue;
+      if (track.state !== 'confirmed' || track.lastSeen !== at || !PLATED_VEHICLES.includes(track.label)) continue;
       const [x1, y1, x2, y2] = track.box;
       if (x2 - x1 < config.min_vehicle_width) continue;
       let state = this.plateState.get(track);

@@ -4,6 +4,7 @@
 import { CHINESE, type ColourName } from '../attributes/colour.js';
 import { PROVINCES } from '../plates/plate-rules.js';
 import { addDays, isoLocal, localDate, localInstant, type LocalDate } from './local-time.js';
+import { PLATED_VEHICLES } from '../vocabulary/labels.js';
 
 export interface Place {
   kind: 'camera' | 'location' | 'zone';
@@ -49,7 +50,6 @@ const LABEL_TERMS: Array<[string, string[]]> = [
   ['truck', ['truck', 'trucks', 'lorry', 'lorries', 'van', 'vans', 'pickup', '货车', '卡车', '面包车', '皮卡']],
   ['vehicle', ['vehicle', 'vehicles', '车辆', '机动车', '车']],
 ];
-const VEHICLE_LABELS = ['car', 'motorcycle', 'bus', 'truck'];
 
 const KIND_TERMS: Array<[EventKind, string[]]> = [
   ['motion', ['motion', 'movement', 'motion event', 'motion events', '移动', '移动侦测', '运动侦测', '动态']],
@@ -156,7 +156,7 @@ export function parseQuery(text: string, ctx: ParseContext): SearchFilter {
     draft.unknown.push(word);
     s = s.slice(word.length);
   }
-  if (draft.labels.includes('vehicle')) draft.labels = [...new Set([...draft.labels.filter((l) => l !== 'vehicle'), ...VEHICLE_LABELS])];
+  if (draft.labels.includes('vehicle')) draft.labels = [...new Set([...draft.labels.filter((l) => l !== 'vehicle'), ...PLATED_VEHICLES])];
   // "plate 贵F12345": the text already asks for plates, on whatever event carries the reading.
   if (draft.plate) draft.kinds = draft.kinds.filter((k) => k !== 'plate');
   draft.time = resolveTime(draft, today, ctx);

@@ -1,6 +1,7 @@
 // When a search finds nothing, what is close: the same filter with one thing loosened (another vehicle
 // type, any colour, a wider time, any place), each with how many events it would find. "No white car" then
 // says "1 white truck", which is often the witness's car read as a truck.
+import { VEHICLES } from '../vocabulary/labels.js';
 import type { SearchFilter } from './query-parser.js';
 
 export type RelaxationKind = 'other-label' | 'any-vehicle' | 'any-colour' | 'wider-time' | 'any-time' | 'any-place' | 'any-kind';
@@ -10,7 +11,6 @@ export interface Relaxation {
   filter: SearchFilter;
 }
 
-const VEHICLES = ['car', 'truck', 'bus', 'motorcycle', 'bicycle'];
 /** "14:00" widened: two hours either side. */
 const WIDER_MS = 2 * 3600_000;
 

@@ -4,6 +4,7 @@
 // so a car parked all day is one event, not one a minute.
 import type { TrackerConfig } from '../config/schema.js';
 import { iou, pointInPolygon, type Box as BoxXYXY, type Polygon } from '../image/geometry.js';
+import { labelGroup } from '../vocabulary/labels.js';
 
 export type { BoxXYXY };
 
@@ -61,8 +62,7 @@ const PATH_STEP_MS = 500;
 const MAX_PATH = 400;
 
 // Labels a detector may swap between frames for the same object.
-const GROUPS: Record<string, string> = { car: 'vehicle', truck: 'vehicle', bus: 'vehicle', motorcycle: 'two-wheeler', bicycle: 'two-wheeler' };
-const group = (label: string) => GROUPS[label] ?? label;
+const group = labelGroup;
 
 export class Tracker {
   private tracks: Track[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COCO_LABELS, DEFAULT_CLASSES } from '../../src/detect/coco.js';
+import { COCO_LABELS, DEFAULT_CLASSES } from '../../src/vocabulary/labels.js';
 import { decodeCenternet, decodeNanodet, decodeYolov8, decodeYolox } from '../../src/detect/decoders.js';
 import { nms, type Detection } from '../../src/detect/nms.js';
 import { iou, type Box } from '../../src/image/geometry.js';
