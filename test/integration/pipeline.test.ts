@@ -81,9 +81,11 @@ describe('the pipeline on real street video', () => {
     // Colours: every vehicle has its body colour, every person upper and lower clothing; the lot's cars are
     // white, pale grey and red (by eye).
     for (const r of rows.filter((x) => x.kind === 'object')) {
-      const attributes = JSON.parse(r.attributes) as Record<string, { colour: string }>;
-      if (r.label === 'person') expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['lower_colour', 'upper_colour']);
-      else expect(Object.keys(attributes), `event ${r.id}`).toEqual(['colour']);
+      const attributes = JSON.parse(r.attributes) as Record<string, unknown>;
+      if (r.label === 'person') expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['lower_colour', 'track', 'upper_colour']);
+      else expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['colour', 'track']);
+      // The track key that folds a track's object and plate events into one search card.
+      expect(attributes.track, `event ${r.id}`).toMatch(/^[0-9a-z]+-\d+$/);
     }
     const carColours = rows.filter((r) => r.camera === 'lot' && r.label === 'car').map((r) => JSON.parse(r.attributes).colour.colour);
     console.log(`e2e: lot car colours ${carColours.join(', ')}`);
