@@ -103,7 +103,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   let plates: PlateService | undefined;
   try {
     if (config.bus.publish) {
-      bus = await EventBus.bind(config.bus.publish, logger, { curve: config.bus.curve, cameras: config.cameras.map((c) => c.name) });
+      bus = await EventBus.bind(config.bus.publish, logger, { curve: config.bus.curve, cameras: config.cameras.map((c) => c.name), observer: metrics.bus });
     }
     detector = await Detector.create(config.detector);
     if (config.plates.enabled) plates = await PlateService.start(config.plates.threads);
@@ -206,6 +206,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     audit,
     dataDir: config.data_dir,
     failuresPerMinute: () => current.api.auth_failures_per_minute,
+    refused: (reason) => metrics.authRefused(reason),
   });
   // The search API reads these at every request, so a reload can change them in place.
   const search = {

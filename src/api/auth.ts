@@ -52,6 +52,8 @@ export interface ApiAuthOptions {
   dataDir: string;
   /** Read at every failure: a config reload may change it. */
   failuresPerMinute: () => number;
+  /** Counts refusals for metrics. */
+  refused?: (reason: 'wrong-credential' | 'locked-out') => void;
 }
 
 export class ApiAuth {
@@ -61,6 +63,7 @@ export class ApiAuth {
   private readonly denied: SessionDenyList;
   private readonly limiter: AuthFailureLimiter;
   private readonly audit: AuditLog;
+  private readonly countRefusal: (reason: 'wrong-credential' | 'locked-out') => void;
   private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(tokens: readonly ApiToken[], options: ApiAuthOptions) {
@@ -68,6 +71,7 @@ export class ApiAuth {
     this.audit = options.audit;
     this.denied = new SessionDenyList(options.dataDir);
     this.limiter = new AuthFailureLimiter(options.failuresPerMinute);
+    this.countRefusal = options.refused ?? (() => {});
   }
 
   /** No tokens configured: the API is open (only for a box nobody else can reach). */
@@ -143,6 +147,7 @@ export class ApiAuth {
       const match = this.match(given);
       if (!match) {
         this.limiter.fail(request.ip);
+        this.countRefusal('wrong-credential');
         this.audit.write({ who: 'unknown', via: 'api', action: 'sign-in refused', query: '', results: 0, from: request.ip });
         return reply.code(401).send({ error: 'that token is not valid' });
       }
@@ -201,6 +206,7 @@ export class ApiAuth {
   /** A wrong credential: counted and audited, wherever it was presented; refused where one is needed. */
   private refuse(request: FastifyRequest, reply: FastifyReply, access: RouteAccess, action: string, message: string): FastifyReply | undefined {
     this.limiter.fail(request.ip);
+    this.countRefusal('wrong-credential');
     this.audit.write({ who: 'unknown', via: 'api', action, query: `${request.method} ${request.routeOptions.url}`, results: 0, from: request.ip });
     return access === 'token' && !this.open ? this.unauthorised(reply, message) : undefined;
   }
@@ -212,6 +218,7 @@ export class ApiAuth {
 
   private tooMany(request: FastifyRequest, reply: FastifyReply, waitMs: number): FastifyReply {
     const seconds = Math.ceil(waitMs / 1000);
+    this.countRefusal('locked-out');
     if (this.limiter.reportRefusal(request.ip)) {
       this.audit.write({ who: 'unknown', via: 'api', action: 'credentials refused: too many failures', query: `${request.method} ${request.routeOptions.url}`, results: 0, from: request.ip });
     }

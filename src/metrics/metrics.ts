@@ -103,6 +103,27 @@ export class VigilMetrics implements CameraObserver {
     registers: [this.registry],
   });
 
+  // What the network turned away: the bus's refused subscriptions and peers and its process replacements, and
+  // the API's refused credentials. A rise is someone probing the box (README "Security").
+  private readonly busRefused = new Counter({
+    name: 'vigil_bus_refused_total',
+    help: 'Event-bus subscriptions that can match no topic, and peers refused at the CURVE handshake',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+  private readonly busRestarts = new Counter({
+    name: 'vigil_bus_restarts_total',
+    help: 'Event-bus processes replaced: over their memory budget (a flood) or exited',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly authRefusedTotal = new Counter({
+    name: 'vigil_api_auth_refused_total',
+    help: 'Wrong tokens or session cookies presented to the API, and requests refused while their address was locked out',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   constructor() {
     // The event-loop lag histogram samples every 10 ms by default: 100 wake-ups a second on an idle box.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
@@ -244,6 +265,17 @@ export class VigilMetrics implements CameraObserver {
   frame(camera: string): void {
     this.framesTotal.inc({ camera });
   }
+  /** The event bus's observer (src/bus/event-bus.ts). */
+  readonly bus = {
+    subscriptionsRefused: (count: number) => this.busRefused.inc({ what: 'subscription' }, count),
+    clientsRefused: (count: number) => this.busRefused.inc({ what: 'client' }, count),
+    restarted: (reason: 'memory' | 'exited') => this.busRestarts.inc({ reason }),
+  };
+
+  authRefused(reason: 'wrong-credential' | 'locked-out'): void {
+    this.authRefusedTotal.inc({ reason });
+  }
+
   dropped(camera: string, reason: FrameDropReason): void {
     this.droppedTotal.inc({ camera, reason });
   }

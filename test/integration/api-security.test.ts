@@ -326,6 +326,10 @@ describe('credentials', () => {
     expect(lines.filter((l) => l.action === 'bearer token refused')).toHaveLength(5);
     expect(lines.filter((l) => String(l.action).startsWith('credentials refused: too many'))).toHaveLength(1);
     expect(JSON.stringify(lines)).not.toContain('wrong-0');
+    // And counted for operations.
+    const metrics = (await raw('GET /metrics')).body;
+    expect(Number(/^vigil_api_auth_refused_total\{reason="wrong-credential"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+    expect(Number(/^vigil_api_auth_refused_total\{reason="locked-out"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('signing out revokes that cookie, closes its live view at once, and is remembered on disk', async () => {

@@ -226,6 +226,13 @@ plates: { enabled: false }
     } finally {
       clearInterval(sampler);
     }
+    // Operations see it: the refused subscriptions (or the replacement they caused) are counted in /metrics.
+    await expect.poll(async () => {
+      const text = await (await fetch(`${daemon.address}/metrics`)).text();
+      const refused = Number(/^vigil_bus_refused_total\{what="subscription"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      const restarts = Number(/^vigil_bus_restarts_total\{reason="memory"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      return refused > 0 || restarts > 0;
+    }, { timeout: 10_000 }).toBe(true);
     // And the bus still serves: a new subscriber gets the handshake.
     await waitFor(
       'the bus to answer a new subscriber',
