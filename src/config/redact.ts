@@ -180,12 +180,18 @@ function hideParameters(
 const SECRET_KEY = /^(token|password|passphrase|secret|secret_key|private_key)$|_(secret|password|token)$/i;
 
 /** A copy of a config for showing: camera URLs redacted, every credential field replaced by ***. */
+/** Fields holding CURVE public keys (bus.curve.public_key, bus.curve.clients[]). */
+const PUBLIC_KEYS = new Set(['public_key', 'clients']);
+
 export function redactConfig<T>(config: T): T {
   const walk = (node: unknown, key: string | undefined): unknown => {
     if (Array.isArray(node)) return node.map((item) => walk(item, key));
     if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
     if (typeof node !== 'string') return node;
     if (key !== undefined && SECRET_KEY.test(key)) return '***';
+    // CURVE public keys are meant to be shown (subscribers need them) and Z85 has '@' and ':', which the
+    // free-text redactor would take for credentials.
+    if (key !== undefined && PUBLIC_KEYS.has(key)) return node;
     return key === 'url' ? redactUrl(node) : redactCredentials(node);
   };
   return walk(config, undefined) as T;

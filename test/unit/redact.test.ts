@@ -3,7 +3,7 @@
 // what is not secret (hosts, paths, harmless parameters, ffmpeg's message) stays readable.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HARMLESS_PARAMS, redactCredentials, redactUrl } from '../../src/config/redact.js';
+import { HARMLESS_PARAMS, redactConfig, redactCredentials, redactUrl } from '../../src/config/redact.js';
 
 const SEED = 4242;
 const RUNS = 3000;
@@ -203,5 +203,14 @@ describe('redactUrl', () => {
     for (const file of ['/srv/clips/market east.mp4', './clips/a=b;c.mp4', '/data/x?.mp4']) expect(redactUrl(file)).toBe(file);
     expect(redactUrl('cam.local/video.cgi?user=admin&pwd=Secret 99')).toBe('cam.local/video.cgi?user=***&pwd=***');
     expect(redactUrl('/etc/vigil/admin:Typo5ecret@10.0.0.5/x')).toBe('***@10.0.0.5/x');
+  });
+});
+
+describe('redactConfig and CURVE keys', () => {
+  it('shows public keys as written (Z85 has @ and :), and hides the secret key', () => {
+    const publicKey = 'cZ)f+h{w+}hs%Qe9G<GX[8VPP9ZnfO@$k)6-?H0=';
+    const client = 'ab:cd@ef+h{w+}hs%Qe9G<GX[8VPP9ZnfO@$k)6-?';
+    const shown = redactConfig({ bus: { curve: { public_key: publicKey, secret_key: 'S3cr3t-key-material-0123456789abcdefghij', clients: [client] } } });
+    expect(shown.bus.curve).toEqual({ public_key: publicKey, secret_key: '***', clients: [client] });
   });
 });
