@@ -127,6 +127,10 @@ export class VigilMetrics implements CameraObserver {
   constructor() {
     // The event-loop lag histogram samples every 10 ms by default: 100 wake-ups a second on an idle box.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
+    // Zero from the start: increase() over a series that appears with its first refusal misses that refusal.
+    for (const what of ['subscription', 'client']) this.busRefused.inc({ what }, 0);
+    for (const reason of ['memory', 'exited']) this.busRestarts.inc({ reason }, 0);
+    for (const reason of ['wrong-credential', 'locked-out']) this.authRefusedTotal.inc({ reason }, 0);
     type Status = ReturnType<CameraStatusSource['cameras']>[number];
     // Per-camera gauges read the supervisors' status at scrape time: nothing to keep in step.
     const cameraGauge = (name: string, help: string, labelNames: string[], fill: (set: SetSample, c: Status) => void) =>

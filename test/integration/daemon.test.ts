@@ -47,7 +47,7 @@ api: { port: "eighty" }
   it('exits 2 for a missing config file and for unknown commands or options', async () => {
     const missing = await runCli(['run', '--config', path.join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('cannot read the file (ENOENT)');
+    expect(missing.stderr).toContain('no such file: check the path');
     expect((await runCli(['fly'])).code).toBe(2);
     expect((await runCli(['run', '--frobnicate'])).code).toBe(2);
     const check = await runCli(['config', 'check', '--config', path.join(dir, 'bad.yaml')]);

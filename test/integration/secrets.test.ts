@@ -149,7 +149,6 @@ describe('secrets in camera URLs', () => {
     expect(outputs.log).toMatch(/Connection refused/);
     expect(outputs.log).toMatch(/live view ffmpeg/);
     expect(outputs['config check']).toContain(`http://***@127.0.0.1:${ports[3]}/video.cgi?${s.http.name}=***&subtype=0`);
-    writeFileSync('/tmp/probe/secrets-outputs.json', JSON.stringify(outputs, null, 1));
     for (const [where, output] of Object.entries(outputs)) {
       expect(leaked(output), where).toEqual([]);
       expect(output, where).not.toContain(token);
