@@ -7,6 +7,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { LIVE_CLOSE, type LiveView } from '../live/live-view.js';
 import { isSameOrigin, type ApiAuth } from './auth.js';
+import { notFound } from './http-error.js';
 
 interface CameraParams {
   camera: string;
@@ -33,7 +34,7 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, a
 
   app.get<{ Params: CameraParams }>('/api/live/:camera/status', async (request, reply) => {
     const status = live.liveStatus(request.params.camera);
-    if (!status) return reply.code(404).send({ error: `unknown camera: ${request.params.camera}` });
+    if (!status) throw notFound(`unknown camera: ${request.params.camera}`);
     return status;
   });
 }

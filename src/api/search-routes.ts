@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PALETTE, type ColourName } from '../attributes/colour.js';
 import type { ApiAuth } from './auth.js';
+import { badRequest, conflict, notFound } from './http-error.js';
 import { eventJson } from '../events/event-json.js';
 import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
 import { SnapshotUnavailableError, type SnapshotWriter } from '../events/snapshots.js';
@@ -26,7 +27,6 @@ export interface SearchApiDeps {
   version: string;
 }
 
-export class BadRequest extends Error {}
 
 const DEFAULT_LIMIT = 50;
 
@@ -50,22 +50,16 @@ const SearchBody = z.object({
 });
 
 export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, auth: ApiAuth): void {
-  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    const status = err instanceof BadRequest ? 400 : (err.statusCode ?? 500);
-    if (status >= 500) app.log.error({ err }, 'api request failed');
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
-  });
-
   const limitOf = (q: Record<string, string | undefined>) => {
     const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest('limit must be a whole number from 1 to 500');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest('limit must be a whole number from 1 to 500');
     return limit;
   };
   const run = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
     try {
       return runSearch(deps.store.database, filter, { ...at, order }, eventFromRow);
     } catch (err) {
-      if ((err as Error).message.startsWith('invalid cursor')) throw new BadRequest((err as Error).message);
+      if ((err as Error).message.startsWith('invalid cursor')) throw badRequest((err as Error).message);
       throw err;
     }
   };
@@ -94,7 +88,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   app.get('/api/search', async (request) => {
     const q = request.query as Record<string, string | undefined>;
     const text = typeof q.q === 'string' ? q.q : '';
-    if (text.length > 500) throw new BadRequest('q is longer than 500 characters');
+    if (text.length > 500) throw badRequest('q is longer than 500 characters');
     const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
     const result = search(filter, { limit: limitOf(q), cursor: q.cursor });
     deps.audit.write({ who: auth.nameOf(request), via: 'api', query: text, results: result.events.length, from: request.ip });
@@ -106,7 +100,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const parsed = SearchBody.safeParse(request.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new BadRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
+      throw badRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
     }
     const { filter, query, limit, cursor } = parsed.data;
     const result = search(filter as SearchFilter, { limit: limit ?? DEFAULT_LIMIT, cursor });
@@ -118,16 +112,16 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const q = request.query as Record<string, string | undefined>;
     const time = (name: 'from' | 'to'): string | undefined => {
       if (q[name] === undefined) return undefined;
-      if (Number.isNaN(Date.parse(q[name]!))) throw new BadRequest(`${name} must be an ISO 8601 time, e.g. 2026-11-28T14:00:00+08:00`);
+      if (Number.isNaN(Date.parse(q[name]!))) throw badRequest(`${name} must be an ISO 8601 time, e.g. 2026-11-28T14:00:00+08:00`);
       return new Date(q[name]!).toISOString();
     };
     const colour = q.color ?? q.colour;
-    if (colour !== undefined && !PALETTE.includes(colour as ColourName)) throw new BadRequest(`color must be one of ${PALETTE.join(', ')}`);
+    if (colour !== undefined && !PALETTE.includes(colour as ColourName)) throw badRequest(`color must be one of ${PALETTE.join(', ')}`);
     const from = time('from');
     const to = time('to');
     const kinds = q.kind ? q.kind.split(',') : [];
     const badKind = kinds.find((k) => !(KINDS as readonly string[]).includes(k));
-    if (badKind !== undefined) throw new BadRequest(`kind must be one or more of ${KINDS.join(', ')}, comma-separated; got "${badKind}"`);
+    if (badKind !== undefined) throw badRequest(`kind must be one or more of ${KINDS.join(', ')}, comma-separated; got "${badKind}"`);
     const filter: SearchFilter = {
       kinds: kinds as SearchFilter['kinds'],
       labels: q.label ? q.label.split(',') : [],
@@ -145,9 +139,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
 
   const eventOf = (request: FastifyRequest) => {
     const id = Number((request.params as { id: string }).id);
-    if (!Number.isInteger(id) || id < 1) throw new BadRequest('event id must be a positive whole number');
+    if (!Number.isInteger(id) || id < 1) throw badRequest('event id must be a positive whole number');
     const event = deps.store.get(id);
-    if (!event) throw Object.assign(new Error(`no event ${id}`), { statusCode: 404 });
+    if (!event) throw notFound(`no event ${id}`);
     return event;
   };
 
@@ -159,15 +153,15 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const event = eventOf(request);
     const ref = event[which];
     const who = auth.nameOf(request);
-    if (!ref) throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
+    if (!ref) throw notFound(`event ${event.id} has no ${which} snapshot`);
     let bytes: Buffer;
     try {
       bytes = await deps.snapshots.readVerified(ref);
     } catch (err) {
       if (!(err instanceof SnapshotUnavailableError)) throw err;
-      if (err.reason === 'missing') throw Object.assign(new Error(`event ${event.id} has no ${which} snapshot`), { statusCode: 404 });
+      if (err.reason === 'missing') throw notFound(`event ${event.id} has no ${which} snapshot`);
       deps.audit.write({ who, via: 'api', action: 'snapshot refused', query: `snapshot ${which} of event ${event.id}: ${err.message}`, event: event.id, results: 0, from: request.ip });
-      throw Object.assign(new Error(`event ${event.id}: the ${which} ${err.message}`), { statusCode: 409 });
+      throw conflict(`event ${event.id}: the ${which} ${err.message}`);
     }
     deps.audit.write({ who, via: 'api', query: `snapshot ${which} of event ${event.id}`, results: 1, from: request.ip });
     reply.header('content-type', 'image/jpeg').header('x-content-sha256', ref.sha256);
@@ -185,7 +179,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     // the store finally holds.
     if (event.end === null) {
       deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: `event ${event.id} is still ongoing`, event: event.id, results: 0, from: request.ip });
-      throw Object.assign(new Error(`event ${event.id} is still ongoing: export it once it has ended (its snapshots may still be replaced by better ones)`), { statusCode: 409 });
+      throw conflict(`event ${event.id} is still ongoing: export it once it has ended (its snapshots may still be replaced by better ones)`);
     }
     let pack;
     try {
@@ -193,7 +187,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     } catch (err) {
       if (!(err instanceof EvidenceTamperedError)) throw err;
       deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: err.message, event: event.id, results: 0, from: request.ip });
-      throw Object.assign(new Error(err.message), { statusCode: 409 });
+      throw conflict(err.message);
     }
     deps.audit.write({ who, via: 'api', action: 'evidence export', query: pack.fileName, event: event.id, sha256: pack.sha256, results: 1, from: request.ip });
     return reply

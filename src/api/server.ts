@@ -6,6 +6,7 @@ import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
 import type { LiveView } from '../live/live-view.js';
 import type { ApiAuth } from './auth.js';
+import { HttpError } from './http-error.js';
 import { guardedServer, registerRequestGuard, type RequestLimits } from './request-guard.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
@@ -67,6 +68,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, access: route.config?.access ?? 'token' });
   });
   registerRequestGuard(app, deps.allowedHosts);
+  // One error handler for every route: HttpError and Fastify's own client errors (413, bad JSON) say why;
+  // anything else is a bug, logged with its stack and answered as a bare 500.
+  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
+    const status = err instanceof HttpError ? err.statusCode : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) app.log.error({ err }, 'api request failed');
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
+  });
 
   const monitoring = { config: { access: 'monitoring' as const } };
   app.get('/metrics', monitoring, async (_request, reply) => {
