@@ -79,11 +79,6 @@ export class Detector {
     return detector;
   }
 
-  /** Requests waiting for a worker (not counting those running). */
-  get queueDepth(): number {
-    return this.queue.length;
-  }
-
   /**
    * Detects objects in `image` (or in `region` of it). Pixels in a SharedArrayBuffer are read in place by
    * the worker (the caller must not change them until the promise settles); others are copied.

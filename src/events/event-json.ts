@@ -1,4 +1,4 @@
-// The JSON shape of an event, the same on the bus and (later) in the API.
+// The JSON shape of an event, the same on the bus and in the API.
 import type { StoredEvent } from './store.js';
 
 export function eventJson(e: StoredEvent) {

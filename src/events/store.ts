@@ -102,7 +102,7 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (zone, event_id)
    ) WITHOUT ROWID;
    CREATE INDEX event_zones_event ON event_zones (event_id);`,
-  // 2: searchable attributes (colours now, plates later), one row per value, alternatives included.
+  // 2: searchable attributes (colours and plates), one row per value, alternatives included.
   `CREATE TABLE event_attributes (
      name TEXT NOT NULL,
      value TEXT NOT NULL,
@@ -341,12 +341,6 @@ export class EventStore {
     // space back now, or the budget would be met on paper only.
     if (deleted > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return deleted;
-  }
-
-  /** Commits everything queued now. */
-  flush(): Promise<void> {
-    this.commit();
-    return Promise.resolve();
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-// One camera's way from frames to events, as in DESIGN.md: frame → motion → regions → detector (shared,
+// One camera's way from frames to events: frame → motion → regions → detector (shared,
 // through the scheduler) → tracker → recorder. The frame handler is synchronous and quick (motion on a
 // downscaled Y plane), so the camera's reader is never held up by inference.
 import type { CameraConfig, MotionSettings, PlatesConfig, TrackerConfig } from '../config/schema.js';

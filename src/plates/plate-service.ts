@@ -34,10 +34,6 @@ export class PlateService {
     return new PlateService(worker);
   }
 
-  get idle(): boolean {
-    return this.busy === undefined;
-  }
-
   /** Reads plates inside `region` of a frame whose pixels sit in a SharedArrayBuffer; undefined when busy. */
   read(image: Image, region: Rect): Promise<PlateReading[]> | undefined {
     if (this.busy) return undefined;

@@ -22,10 +22,6 @@ export class PlateVote {
     if (reading.valid) this.reads.push(reading);
   }
 
-  get count(): number {
-    return this.reads.length;
-  }
-
   /** The voted plate once at least `minReads` reads agree on its length and the vote is clear. */
   result(): VotedPlate | undefined {
     if (this.reads.length < this.minReads) return undefined;
