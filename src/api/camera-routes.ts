@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { PALETTE } from '../attributes/colour.js';
 import type { EventStore } from '../events/store.js';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
-import { localDate, localInstant } from '../search/local-time.js';
+import { localDate, localInstant } from '../time/local-time.js';
 
 export interface CameraApiDeps {
   cameras(): CameraStatus[];

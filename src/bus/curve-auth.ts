@@ -3,7 +3,7 @@
 // not keep anyone off the bus: libzmq asks the socket bound to inproc://zeromq.zap.01 in the same context
 // about every handshake, and this answers 200 for a listed key and 400 for anything else.
 import { Router, type Context } from 'zeromq';
-import { z85DecodeKey, z85EncodeKey } from './z85.js';
+import { z85DecodeKey, z85EncodeKey } from '../config/z85.js';
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 

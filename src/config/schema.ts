@@ -2,7 +2,8 @@
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
 import { DEFAULT_CLASSES } from '../vocabulary/labels.js';
-import { curvePublicKeyOf, isZ85Key } from '../bus/z85.js';
+import { MODEL_FORMATS } from '../vocabulary/model-formats.js';
+import { curvePublicKeyOf, isZ85Key } from './z85.js';
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const STREAM_URL = /^(rtsps?|rtmps?|https?|srt|udp|tcp):\/\//i;
@@ -81,7 +82,7 @@ const NormalisationSchema = z.strictObject({
 export const CustomModelSchema = z
   .strictObject({
     path: z.string().min(1).describe('path of an ONNX file, relative to the config file'),
-    format: z.enum(['yolov8', 'yolox', 'nanodet', 'centernet']).describe('output layout: yolov8, yolox, nanodet or centernet'),
+    format: z.enum(MODEL_FORMATS).describe(`output layout: ${MODEL_FORMATS.join(', ')}`),
     input: z.strictObject({
       width: z.number().int().min(32).max(4096).describe('model input width in pixels'),
       height: z.number().int().min(32).max(4096).describe('model input height in pixels'),

@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DetectorConfig } from '../config/schema.js';
-import type { ModelFormat, ModelSpec, Normalisation } from '../models/catalog.js';
-import { MODELS_DIR, readManifest } from '../models/build.js';
+import type { ModelSpec } from '../models/catalog.js';
+import { MODELS_DIR, readManifest } from '../models/manifest.js';
+import { DEFAULT_NORMALISATION } from '../vocabulary/model-formats.js';
 import { COCO_LABELS } from '../vocabulary/labels.js';
 
 export interface ResolvedModel extends ModelSpec {
@@ -12,12 +13,6 @@ export interface ResolvedModel extends ModelSpec {
   decoded?: boolean;
 }
 
-const DEFAULT_NORMALISATION: Record<ModelFormat, Normalisation> = {
-  yolov8: { order: 'rgb', mean: [0, 0, 0], std: [255, 255, 255] },
-  yolox: { order: 'bgr', mean: [0, 0, 0], std: [1, 1, 1] },
-  nanodet: { order: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] },
-  centernet: { order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] },
-};
 
 export function resolveModel(choice: DetectorConfig['model']): ResolvedModel {
   if (typeof choice === 'string') {

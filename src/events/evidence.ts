@@ -3,7 +3,7 @@
 // no longer matches the hash recorded at capture is refused, never exported as if it were intact.
 import { createHash } from 'node:crypto';
 import { strToU8, zipSync, type Zippable } from 'fflate';
-import { isoLocal } from '../search/local-time.js';
+import { isoLocal } from '../time/local-time.js';
 import { eventJson } from './event-json.js';
 import type { SnapshotWriter } from './snapshots.js';
 import type { StoredEvent } from './store.js';

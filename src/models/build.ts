@@ -6,37 +6,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../version.js';
-import { BUILTIN_MODELS, type BuiltinModel, type ModelFormat, type Normalisation } from './catalog.js';
+import { BUILTIN_MODELS, type BuiltinModel } from './catalog.js';
+import { MODELS_DIR, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { convertGraph } from './tf-to-onnx.js';
 import { loadTfjsGraph } from './tfjs-graph.js';
 
 /** Bump when the converter's output changes, so existing builds are redone. */
 export const CONVERTER_VERSION = 1;
-export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
-
-export interface ManifestEntry {
-  file: string;
-  format: ModelFormat;
-  source: { package: string; version: string; files: string[]; sha256: string };
-  converter_version: number;
-  sha256: string;
-  input: { name: string; shape: number[] };
-  outputs: Array<{ name: string; shape: number[] }>;
-  normalisation: Normalisation;
-  resize: 'stretch' | 'letterbox';
-  labels: readonly string[];
-}
-
-export interface Manifest {
-  models: Record<string, ManifestEntry>;
-}
-
-export function readManifest(dir = MODELS_DIR): Manifest {
-  const file = path.join(dir, 'manifest.json');
-  if (!existsSync(file)) return { models: {} };
-  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-}
-
 const sha256 = (data: Uint8Array | Buffer) => createHash('sha256').update(data).digest('hex');
 
 function sourceOf(model: BuiltinModel): { dir: string; version: string; files: string[]; sha256: string; json: string } {

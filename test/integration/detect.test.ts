@@ -8,7 +8,7 @@ import { Detector, DetectorBusyError, type LabeledDetection } from '../../src/de
 import { readImageFile } from '../../src/detect/image-file.js';
 import { iou, type Box } from '../../src/image/geometry.js';
 import type { Image } from '../../src/image/image.js';
-import { MODELS_DIR } from '../../src/models/build.js';
+import { MODELS_DIR } from '../../src/models/manifest.js';
 import { runCli } from '../harness/daemon-process.js';
 import { decodeFrame } from '../harness/media.js';
 import { debianMedia, sharedFixture } from '../harness/media-paths.js';

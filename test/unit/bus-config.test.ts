@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { describe, expect, it } from 'vitest';
-import { curvePublicKeyOf, isZ85Key, z85DecodeKey, z85EncodeKey } from '../../src/bus/z85.js';
+import { curvePublicKeyOf, isZ85Key, z85DecodeKey, z85EncodeKey } from '../../src/config/z85.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { BusSchema, isLoopbackEndpoint } from '../../src/config/schema.js';
 
