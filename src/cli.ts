@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 // vigil's command line. Exit codes are a contract: 0 success, 1 runtime failure, 2 bad arguments or config.
+// Each command loads only what it uses (the daemon, the detector, the model converter, the plate reader are
+// imported where they are needed), so `vigil search` or `config check` start fast and touch no native module
+// they do not need.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
-import { objectColours } from './attributes/colour.js';
 import { DETECTOR_DEFAULTS } from './config/schema.js';
-import { startDaemon } from './daemon.js';
-import { Detector } from './detect/detector.js';
-import { readImageFile } from './detect/image-file.js';
-import { buildModels } from './models/build.js';
 import { readManifest } from './models/manifest.js';
-import { PlateReader } from './plates/plate-reader.js';
 import { AuditLog, auditRetention } from './search/audit-log.js';
 import { isoLocal } from './time/local-time.js';
 import { parseQuery } from './search/query-parser.js';
@@ -22,7 +19,6 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { createLogger } from './log/logger.js';
-import { backupStore } from './events/store-backup.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
 
 /** SIGTERM to exit: systemd and docker send SIGKILL after 10 s. */
@@ -93,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
       return plates([sub, ...rest].filter((f): f is string => !!f), values);
     case 'models':
       if (sub === 'build') {
+        const { buildModels } = await import('./models/build.js');
         const reports = buildModels({ force: !!values.force });
         for (const r of reports) console.log(`${r.id}: ${r.status === 'built' ? `built in ${(r.ms / 1000).toFixed(1)} s` : 'current'}`);
         return 0;
@@ -154,6 +151,7 @@ async function detect(files: string[], values: { config?: string; json?: boolean
     if (!(t > 0 && t <= 1)) throw new UsageError(`--threshold must be a number in (0, 1], got "${values.threshold}"`);
     detectorConfig.score_threshold = t;
   }
+  const [{ Detector }, { readImageFile }, { objectColours }] = await Promise.all([import('./detect/detector.js'), import('./detect/image-file.js'), import('./attributes/colour.js')]);
   const detector = await Detector.create(detectorConfig);
   try {
     return await eachImage(files, !!values.json, async (file) => {
@@ -245,6 +243,7 @@ async function backup(destination: string, configFile: string, json: boolean | u
   const { config } = loadConfig(configFile);
   // A backup holds the same evidence and secrets as data_dir: readable by this user only.
   process.umask(0o077);
+  const { backupStore } = await import('./events/store-backup.js');
   const summary = await backupStore(config.data_dir, path.resolve(destination), VERSION);
   if (json) console.log(JSON.stringify(summary));
   else {
@@ -269,6 +268,7 @@ function describeFilter(f: ReturnType<typeof parseQuery>): string {
 
 async function plates(files: string[], values: { json?: boolean }): Promise<number> {
   if (files.length === 0) throw new UsageError('usage: vigil plates IMAGE... [--json]');
+  const [{ PlateReader }, { readImageFile }] = await Promise.all([import('./plates/plate-reader.js'), import('./detect/image-file.js')]);
   const reader = await PlateReader.create();
   try {
     return await eachImage(files, !!values.json, async (file) => {
@@ -291,6 +291,7 @@ async function run(configFile: string | undefined): Promise<number> {
   }
   const loaded = loadConfig(file);
   const logger = createLogger(loaded.config.log.level);
+  const { startDaemon } = await import('./daemon.js');
   let daemon;
   try {
     daemon = await startDaemon(loaded, logger);
