@@ -9,12 +9,13 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { DETECTOR_DEFAULTS } from './config/schema.js';
 import { readManifest } from './models/manifest.js';
-import { AuditLog, auditRetention } from './search/audit-log.js';
+import { AuditLog, auditRetention } from './audit/audit-log.js';
 import { isoLocal } from './time/local-time.js';
 import { parseQuery } from './search/query-parser.js';
-import { placesFromConfig, runSearch } from './search/search.js';
+import { SearchService, searchAnswerJson } from './search/search-service.js';
+import { siteSettings } from './search/search.js';
 import { eventJson } from './events/event-json.js';
-import { eventFromRow, EventStore } from './events/store.js';
+import { EventStore } from './events/store.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
@@ -205,14 +206,11 @@ async function search(query: string, values: { config?: string; db?: string; jso
   }
   const config = configFile ? loadConfig(configFile).config : undefined;
   const dbFile = values.db ?? path.join(config!.data_dir, 'events.db');
-  const timeZone = config?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const filter = parseQuery(query, {
-    now: new Date(),
-    timeZone,
-    places: config ? placesFromConfig(config) : [],
-    windowMinutes: config?.search.window_minutes ?? 30,
-  });
+  const site = config
+    ? siteSettings(config)
+    : { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, places: [], placeNames: {}, windowMinutes: 30, quietCameraMinutes: 10 };
   if (values.explain) {
+    const filter = parseQuery(query, { now: new Date(), ...site });
     if (values.json) console.log(JSON.stringify(filter, null, 2));
     else console.log(describeFilter(filter));
     return 0;
@@ -220,18 +218,22 @@ async function search(query: string, values: { config?: string; db?: string; jso
   if (!existsSync(dbFile)) throw new Error(`no event store at ${dbFile}`);
   const store = new EventStore(dbFile);
   try {
-    // Search reads whole rows: no second query per event.
-    const page = runSearch(store.database, filter, { limit }, eventFromRow);
-    new AuditLog(path.dirname(dbFile), config ? auditRetention(config) : undefined).write({ who: os.userInfo().username, via: 'cli', query, results: page.events.length });
-    if (values.json) console.log(JSON.stringify({ query, filter, events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) }));
+    const audit = new AuditLog(path.dirname(dbFile), config ? auditRetention(config) : undefined);
+    const answer = new SearchService(store, audit, () => site).search({ who: os.userInfo().username, via: 'cli' }, { text: query }, { limit });
+    const { filter } = answer;
+    if (values.json) console.log(JSON.stringify(searchAnswerJson(answer)));
     else {
       if (filter.unknown.length) console.error(`not understood: ${filter.unknown.join(' ')}`);
-      console.log(`${page.events.length}${page.next ? '+' : ''} event${page.events.length === 1 ? '' : 's'} for: ${describeFilter(filter)} (times in ${timeZone})`);
-      for (const e of page.events.map(eventJson)) {
+      const n = answer.hits.length;
+      console.log(`${n}${answer.next ? '+' : ''} event${n === 1 ? '' : 's'} for: ${describeFilter(filter)} (times in ${site.timeZone})`);
+      for (const { event, also, nearMatch } of answer.hits) {
+        const e = eventJson(event);
         const colours = Object.entries(e.attributes).filter(([, v]) => v !== null && typeof v === 'object')
           .map(([k, v]) => `${k}=${(v as { colour?: string; text?: string }).colour ?? (v as { text?: string }).text ?? ''}`).join(' ');
-        console.log(`  ${isoLocal(new Date(e.start), timeZone).slice(0, 19).replace('T', ' ')}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}`);
+        const notes = [also.length ? `x${also.length + 1} sightings` : '', nearMatch.length ? `near match: ${nearMatch.join(', ')}` : ''].filter(Boolean).join('; ');
+        console.log(`  ${isoLocal(new Date(e.start), site.timeZone).slice(0, 19).replace('T', ' ')}  ${e.camera.padEnd(16)} ${e.location.padEnd(14)} ${e.kind.padEnd(6)} ${(e.label ?? '').padEnd(10)} ${colours}  ${e.snapshots.frame?.path ?? ''}${notes ? `  (${notes})` : ''}`);
       }
+      for (const s of answer.suggestions ?? []) console.log(`  close: ${s.count}${s.count >= 100 ? '+' : ''} with ${s.change} (${describeFilter(s.filter)})`);
     }
   } finally {
     store.close();

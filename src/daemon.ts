@@ -19,8 +19,9 @@ import { EventStore } from './events/store.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
-import { AuditLog, auditRetention } from './search/audit-log.js';
-import { placeNamesFromConfig, placesFromConfig } from './search/search.js';
+import { AuditLog, auditRetention } from './audit/audit-log.js';
+import { SearchService } from './search/search-service.js';
+import { siteSettings } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
 import type { CameraConfig, VigilConfig } from './config/schema.js';
 import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
@@ -208,21 +209,21 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     failuresPerMinute: () => current.api.auth_failures_per_minute,
     refused: (reason) => metrics.authRefused(reason),
   });
-  // The search API reads these at every request, so a reload can change them in place.
+  // Derived from the config once and replaced whole by a reload: search, the API and the page read it per request.
+  let site = siteSettings(config);
+  const searchService = new SearchService(store, audit, () => site);
   const search = {
     store,
+    search: searchService,
     snapshots,
     audit,
-    places: placesFromConfig(config),
-    timeZone: config.time_zone,
-    windowMinutes: config.search.window_minutes,
-    quietCameraMinutes: config.search.quiet_camera_minutes,
-    placeNames: placeNamesFromConfig(config),
     auth,
     version: VERSION,
     web: true,
     live,
     labels: config.detector.classes,
+    timeZone: () => site.timeZone,
+    site: () => site,
   };
   let hosts = allowedHosts(config.api.host, config.api.allowed_hosts);
   const api: FastifyInstance = await buildApi({
@@ -269,12 +270,8 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       for (const name of [...summary.changed, ...summary.added]) {
         createUnit(current.cameras.find((c) => c.name === name)!, current).supervisor.start();
       }
-      search.places = placesFromConfig(current);
+      site = siteSettings(current);
       bus?.setCameras(current.cameras.map((c) => c.name));
-      search.timeZone = current.time_zone;
-      search.windowMinutes = current.search.window_minutes;
-      search.quietCameraMinutes = current.search.quiet_camera_minutes;
-      search.placeNames = placeNamesFromConfig(current);
       auth.replaceTokens(apiTokens(current, logger));
       hosts = allowedHosts(current.api.host, current.api.allowed_hosts);
       audit.setRetention(auditRetention(current));

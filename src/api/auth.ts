@@ -9,7 +9,7 @@
 // so a route added later is protected without anyone remembering to protect it.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditLog } from '../search/audit-log.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { SessionDenyList } from './session-deny-list.js';
 

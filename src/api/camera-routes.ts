@@ -2,14 +2,14 @@
 // (the box's local day); and the box facts the page starts from. Camera URLs are never sent: they may
 // carry passwords.
 import type { FastifyInstance } from 'fastify';
-import { PALETTE } from '../attributes/colour.js';
-import type { EventStore } from '../events/store.js';
+import { PALETTE } from '../vocabulary/colours.js';
+import type { EventQueries } from '../events/event-queries.js';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import { localDate, localInstant } from '../time/local-time.js';
 
 export interface CameraApiDeps {
   cameras(): CameraStatus[];
-  store: EventStore;
+  store: EventQueries;
   /** Read at every request: a config reload may change it. */
   timeZone: () => string;
   /** Whether the live view is served (the page hides the button when it is not). */

@@ -3,27 +3,25 @@
 import os from 'node:os';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PALETTE, type ColourName } from '../attributes/colour.js';
+import { PALETTE, type ColourName } from '../vocabulary/colours.js';
 import type { ApiAuth } from './auth.js';
 import { badRequest, conflict, notFound } from './http-error.js';
 import { eventJson } from '../events/event-json.js';
 import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
 import { SnapshotUnavailableError, type SnapshotWriter } from '../events/snapshots.js';
-import { eventFromRow, type EventStore } from '../events/store.js';
+import { InvalidCursorError, type EventQueries } from '../events/event-queries.js';
 import { normalisePlate } from '../plates/plate-rules.js';
-import type { AuditLog } from '../search/audit-log.js';
-import { parseQuery, type Place, type SearchFilter } from '../search/query-parser.js';
-import { relaxations } from '../search/relaxations.js';
-import { groupResults } from '../search/result-groups.js';
-import { nearMatches, runSearch } from '../search/search.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { EVENT_KINDS, PLACE_KINDS, type SearchFilter } from '../contract/search.js';
+import { searchAnswerJson, type SearchService } from '../search/search-service.js';
 
 export interface SearchApiDeps {
-  store: EventStore;
+  store: EventQueries;
+  search: SearchService;
   snapshots: SnapshotWriter;
   audit: AuditLog;
-  places: Place[];
-  timeZone: string;
-  windowMinutes: number;
+  /** Read at every export: a config reload may change it. */
+  timeZone: () => string;
   version: string;
 }
 
@@ -32,12 +30,12 @@ const DEFAULT_LIMIT = 50;
 
 // The filter the page sends back after an officer removed a chip or picked a quick filter: the same shape
 // /api/search answers with, checked field by field so a bad one is named.
-const KINDS = ['motion', 'object', 'plate'] as const;
-const FilterSchema = z.object({
+const KINDS = EVENT_KINDS;
+const FilterSchema: z.ZodType<SearchFilter, unknown> = z.object({
   kinds: z.array(z.enum(KINDS)).max(3).default([]),
   labels: z.array(z.string().max(40)).max(20).default([]),
   colours: z.array(z.object({ colour: z.enum(PALETTE), part: z.enum(['any', 'upper', 'lower']).default('any') })).max(12).default([]),
-  places: z.array(z.object({ kind: z.enum(['camera', 'location', 'zone']), name: z.string().max(200), camera: z.string().max(200).optional() })).max(50).default([]),
+  places: z.array(z.object({ kind: z.enum(PLACE_KINDS), name: z.string().max(200), camera: z.string().max(200).optional() })).max(50).default([]),
   time: z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), around: z.iso.datetime({ offset: true }).optional() }).nullable().default(null),
   plate: z.string().max(20).nullable().default(null),
   unknown: z.array(z.string().max(100)).max(50).default([]),
@@ -55,44 +53,21 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest('limit must be a whole number from 1 to 500');
     return limit;
   };
-  const run = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
+  const asker = (request: FastifyRequest) => ({ who: auth.nameOf(request), via: 'api' as const, from: request.ip });
+  // A cursor the store did not give is the caller's mistake, not the store's.
+  const paged = <T>(work: () => T): T => {
     try {
-      return runSearch(deps.store.database, filter, { ...at, order }, eventFromRow);
+      return work();
     } catch (err) {
-      if ((err as Error).message.startsWith('invalid cursor')) throw badRequest((err as Error).message);
+      if (err instanceof InvalidCursorError) throw badRequest(err.message);
       throw err;
     }
   };
-  const page = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }, order: 'closest' | 'newest') => {
-    const result = run(filter, at, order);
-    return { events: result.events.map(eventJson), ...(result.next ? { next: result.next } : {}) };
-  };
-  /** What the officer's search shows: one card per sighting, ranked, near matches marked, help when empty. */
-  const search = (filter: SearchFilter, at: { limit: number; cursor: string | undefined }) => {
-    const result = run(filter, at, 'closest');
-    const around = filter.time?.around ? Date.parse(filter.time.around) : undefined;
-    const events = groupResults(result.events, around).map((g) => ({
-      ...eventJson(g.event),
-      sightings: 1 + g.also.length,
-      ...(g.also.length ? { also: g.also.map((e) => e.id) } : {}),
-      near_match: nearMatches(g.event, filter),
-    }));
-    // Only a first page that found nothing asks what is close (a few index lookups, counted to 100).
-    const suggestions = events.length === 0 && !at.cursor
-      ? relaxations(filter).map((r) => ({ change: r.change, filter: r.filter, count: run(r.filter, { limit: 100, cursor: undefined }, 'newest').events.length }))
-        .filter((r) => r.count > 0).slice(0, 4)
-      : undefined;
-    return { events, ...(result.next ? { next: result.next } : {}), ...(suggestions ? { suggestions } : {}) };
-  };
-
   app.get('/api/search', async (request) => {
     const q = request.query as Record<string, string | undefined>;
     const text = typeof q.q === 'string' ? q.q : '';
     if (text.length > 500) throw badRequest('q is longer than 500 characters');
-    const filter = parseQuery(text, { now: new Date(), timeZone: deps.timeZone, places: deps.places, windowMinutes: deps.windowMinutes });
-    const result = search(filter, { limit: limitOf(q), cursor: q.cursor });
-    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: text, results: result.events.length, from: request.ip });
-    return { query: text, filter, ...result };
+    return searchAnswerJson(paged(() => deps.search.search(asker(request), { text }, { limit: limitOf(q), cursor: q.cursor })));
   });
 
   // The same search with a filter the page edited (chips removed, quick filters added) instead of words.
@@ -103,9 +78,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       throw badRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
     }
     const { filter, query, limit, cursor } = parsed.data;
-    const result = search(filter as SearchFilter, { limit: limit ?? DEFAULT_LIMIT, cursor });
-    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: query ?? '', filter, results: result.events.length, from: request.ip });
-    return { query: query ?? '', filter, ...result };
+    return searchAnswerJson(paged(() => deps.search.search(asker(request), { text: query ?? '', filter }, { limit: limit ?? DEFAULT_LIMIT, cursor })));
   });
 
   app.get('/api/events', async (request) => {
@@ -132,9 +105,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       unknown: [],
     };
     // A listing by field is newest first, whatever the time range, every event on its own.
-    const result = page(filter, { limit: limitOf(q), cursor: q.cursor }, 'newest');
-    deps.audit.write({ who: auth.nameOf(request), via: 'api', query: `events ${new URLSearchParams(q as Record<string, string>).toString()}`, results: result.events.length, from: request.ip });
-    return result;
+    const description = `events ${new URLSearchParams(q as Record<string, string>).toString()}`;
+    const found = paged(() => deps.search.list(asker(request), filter, { limit: limitOf(q), cursor: q.cursor }, description));
+    return { events: found.events.map(eventJson), ...(found.next ? { next: found.next } : {}) };
   });
 
   const eventOf = (request: FastifyRequest) => {
@@ -183,7 +156,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     }
     let pack;
     try {
-      pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone });
+      pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone() });
     } catch (err) {
       if (!(err instanceof EvidenceTamperedError)) throw err;
       deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: err.message, event: event.id, results: 0, from: request.ip });

@@ -7,6 +7,7 @@ import type { VigilMetrics } from '../metrics/metrics.js';
 import type { LiveView } from '../live/live-view.js';
 import type { ApiAuth } from './auth.js';
 import { HttpError } from './http-error.js';
+import type { SiteSettings } from '../search/search.js';
 import { guardedServer, registerRequestGuard, type RequestLimits } from './request-guard.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
@@ -30,9 +31,8 @@ export interface ApiDeps {
     web: boolean;
     live?: LiveView;
     labels: readonly string[];
-    /** search.quiet_camera_minutes; a reload may change it. */
-    quietCameraMinutes: number;
-    placeNames: Record<string, { en?: string; zh?: string }>;
+    /** Read at every request: a reload replaces it. */
+    site: () => SiteSettings;
   };
 }
 
@@ -114,12 +114,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     registerCameraRoutes(app, {
       cameras: deps.cameras,
       store: search.store,
-      timeZone: () => search.timeZone,
+      timeZone: () => search.site().timeZone,
       live: search.live !== undefined,
       version: deps.version,
       labels: search.labels,
-      quietAfterMinutes: () => search.quietCameraMinutes,
-      placeNames: () => search.placeNames,
+      quietAfterMinutes: () => search.site().quietCameraMinutes,
+      placeNames: () => search.site().placeNames,
     });
     if (search.live) await registerLiveRoutes(app, search.live, auth);
     if (search.web) registerWebRoutes(app);

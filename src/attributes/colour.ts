@@ -3,25 +3,10 @@
 // Windows, wheels, road and head are left out by where they sit in the box; shadows by down-weighting dark
 // pixels, which would otherwise make every car black.
 import type { RgbImage } from '../image/image.js';
+import { PALETTE, type ColourName } from '../vocabulary/colours.js';
 import { isTwoWheeler, isVehicle } from '../vocabulary/labels.js';
 
-export const PALETTE = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink', 'brown', 'white', 'grey', 'black'] as const;
-export type ColourName = (typeof PALETTE)[number];
-
-export const CHINESE: Record<ColourName, string> = {
-  red: '红',
-  orange: '橙',
-  yellow: '黄',
-  green: '绿',
-  cyan: '青',
-  blue: '蓝',
-  purple: '紫',
-  pink: '粉',
-  brown: '棕',
-  white: '白',
-  grey: '灰',
-  black: '黑',
-};
+export type { ColourName };
 
 export interface ColourReading {
   colour: ColourName;

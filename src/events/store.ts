@@ -4,6 +4,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { SearchFilter, SearchPage, SearchPageOptions } from '../contract/search.js';
+import type { EventQueries } from './event-queries.js';
+import { pageOf, planSearch } from './sqlite-search.js';
 
 export type EventKind = 'motion' | 'object' | 'plate';
 
@@ -134,7 +137,7 @@ export interface EventStoreOptions {
   batchSize?: number;
 }
 
-export class EventStore {
+export class EventStore implements EventQueries {
   private readonly db: Database.Database;
   private readonly queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -351,9 +354,21 @@ export class EventStore {
     this.db.close();
   }
 
-  /** The handle, for read-only queries by other stages (search). */
-  get database(): Database.Database {
-    return this.db;
+  /** A page of the events matching `filter` (events/sqlite-search.ts plans the query). */
+  searchEvents(filter: SearchFilter, options: SearchPageOptions): SearchPage<StoredEvent> {
+    const plan = planSearch(filter, options);
+    return pageOf(this.db.prepare(plan.sql).all(...plan.params).map(eventFromRow), options);
+  }
+
+  /** SQLite's plan for a search, one step a line: tests and benchmarks check no search scans every event. */
+  explainSearch(filter: SearchFilter, options: SearchPageOptions): string[] {
+    const plan = planSearch(filter, options);
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${plan.sql}`).all(...plan.params) as Array<{ detail: string }>).map((r) => r.detail);
+  }
+
+  /** SQLite's own check of the file ("ok" when sound): what a backup or a recovery test asks. */
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
   }
 
   /**

@@ -1,13 +1,14 @@
 // Turns what an officer types, in English or Chinese or both, into a typed filter: labels, colours (and
 // whose clothing), places from the config, a time window in the box's time zone, a plate fragment. Words it
 // does not understand are handed back, never silently dropped.
-import { CHINESE, type ColourName } from '../attributes/colour.js';
+import type { EventKind, PlaceKind, SearchFilter } from '../contract/search.js';
+import { CHINESE, type ColourName } from '../vocabulary/colours.js';
 import { PROVINCES } from '../plates/plate-rules.js';
 import { addDays, isoLocal, localDate, localInstant, type LocalDate } from '../time/local-time.js';
 import { PLATED_VEHICLES } from '../vocabulary/labels.js';
 
 export interface Place {
-  kind: 'camera' | 'location' | 'zone';
+  kind: PlaceKind;
   name: string;
   /** For zones: the camera they belong to. */
   camera?: string;
@@ -23,23 +24,7 @@ export interface ParseContext {
   windowMinutes: number;
 }
 
-export type EventKind = 'motion' | 'object' | 'plate';
-
-export interface SearchFilter {
-  /** Which kinds of event: motion only, plate readings only; empty means any. */
-  kinds: EventKind[];
-  labels: string[];
-  colours: Array<{ colour: ColourName; part: 'any' | 'upper' | 'lower' }>;
-  places: Array<{ kind: Place['kind']; name: string; camera?: string }>;
-  /**
-   * ISO 8601 local times; `from` inclusive, `to` exclusive. `around` is the moment asked for when the query
-   * named a clock time ("14:00"): results are ranked by closeness to it; otherwise newest first.
-   */
-  time: { from: string; to: string; around?: string } | null;
-  /** Plate text with * for any run of characters and ? for one, separators removed, e.g. 贵F*123*. */
-  plate: string | null;
-  unknown: string[];
-}
+export type { EventKind, SearchFilter };
 
 const LABEL_TERMS: Array<[string, string[]]> = [
   ['person', ['person', 'people', 'persons', 'man', 'men', 'woman', 'women', 'pedestrian', 'pedestrians', 'boy', 'boys', 'girl', 'girls', 'child', 'children', 'kid', 'kids', '行人', '人', '男子', '男人', '女子', '女人', '小孩', '孩子']],

@@ -15,7 +15,8 @@ import { SnapshotWriter } from '../../src/events/snapshots.js';
 import { EventStore } from '../../src/events/store.js';
 import { LiveView } from '../../src/live/live-view.js';
 import { VigilMetrics } from '../../src/metrics/metrics.js';
-import { AuditLog } from '../../src/search/audit-log.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { SearchService } from '../../src/search/search-service.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { memoryLogger } from '../harness/memory-logger.js';
 import { closedPort } from '../harness/rtsp-process.js';
@@ -129,10 +130,12 @@ async function daemonRoutes(): Promise<RouteEntry[]> {
   const auth = new ApiAuth([{ name: 'x', token: 'x'.repeat(16) }], { audit, dataDir: scratch, failuresPerMinute: () => 10 });
   const logger = memoryLogger('silent').logger;
   const metrics = new VigilMetrics();
+  const site = { timeZone: 'UTC', places: [], placeNames: {}, windowMinutes: 30, quietCameraMinutes: 10 };
   const app = await buildApi({
     metrics, cameras: () => [], logger, version: 'test', startedAt: Date.now(),
     limits: { maxConnections: 100, maxConnectionsPerClient: 10, requestTimeoutS: 5 }, allowedHosts: () => null, trustedProxies: [],
-    search: { store, snapshots: new SnapshotWriter(scratch), audit, places: [], timeZone: 'UTC', windowMinutes: 30, quietCameraMinutes: 10, placeNames: {}, auth, version: 'test', web: true,
+    search: { store, search: new SearchService(store, audit, () => site), snapshots: new SnapshotWriter(scratch), audit, auth, version: 'test', web: true,
+      timeZone: () => site.timeZone, site: () => site,
       live: new LiveView({ ffmpegPath: 'ffmpeg', cameras: () => [], logger, metrics }), labels: [] },
   });
   await app.ready();

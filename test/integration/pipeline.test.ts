@@ -128,7 +128,7 @@ describe('the pipeline on real street video', () => {
       expect(bus.messages.length).toBeGreaterThan(5);
 
       const store = EventStore.open(path.join(dir, 'data'));
-      expect(store.database.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(store.integrityCheck()).toBe('ok');
       for (const m of bus.messages) {
         const stored = store.get(m.event.id);
         expect(stored, `published event ${m.event.id} (seq ${m.event.seq}) is in the store`).toBeDefined();

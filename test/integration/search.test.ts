@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { EventStore, type EventFields } from '../../src/events/store.js';
 import { parseQuery } from '../../src/search/query-parser.js';
-import { placesFromConfig, planSearch, plateVariants, runSearch } from '../../src/search/search.js';
+import { plateVariants } from '../../src/plates/plate-variants.js';
+import { placesFromConfig } from '../../src/search/search.js';
 import { runCli } from '../harness/daemon-process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-search-'));
@@ -47,8 +48,11 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
+/** A page of events as their ids. */
+const ids_ = (page: { events: Array<{ id: number }>; next?: string }) => ({ events: page.events.map((e) => e.id), next: page.next });
+
 function find(query: string): string[] {
-  const page = runSearch(store.database, parseQuery(query, ctx), { limit: 50 }, (r) => (r as { id: number }).id);
+  const page = ids_(store.searchEvents(parseQuery(query, ctx), { limit: 50 }));
   return page.events.map((id) => [...ids.entries()].find(([, v]) => v === id)![0]);
 }
 
@@ -78,21 +82,20 @@ describe('search', () => {
 
   it('plans queries that use the indexes, never a scan of all events', () => {
     for (const q of ['red motorbike at market 14:00', '集市 红色摩托车 下午两点', 'person near school yesterday evening', '贵F12345', '贵F·8', 'crossing', 'car', 'last 2 hours']) {
-      const plan = planSearch(parseQuery(q, ctx), { limit: 20 });
-      const steps = (store.database.prepare(`EXPLAIN QUERY PLAN ${plan.sql}`).all(...plan.params) as Array<{ detail: string }>).map((r) => r.detail);
+      const steps = store.explainSearch(parseQuery(q, ctx), { limit: 20 });
       expect(steps.filter((d) => /^SCAN e\b/.test(d)), `${q}: ${steps.join(' | ')}`).toEqual([]);
     }
   });
 
   it('pages with a cursor', () => {
     const filter = parseQuery('motorcycle', ctx);
-    const first = runSearch(store.database, filter, { limit: 2 }, (r) => (r as { id: number }).id);
-    const second = runSearch(store.database, filter, { limit: 2, cursor: first.next }, (r) => (r as { id: number }).id);
-    const third = runSearch(store.database, filter, { limit: 2, cursor: second.next }, (r) => (r as { id: number }).id);
+    const first = ids_(store.searchEvents(filter, { limit: 2 }));
+    const second = ids_(store.searchEvents(filter, { limit: 2, cursor: first.next }));
+    const third = ids_(store.searchEvents(filter, { limit: 2, cursor: second.next }));
     expect([...first.events, ...second.events, ...third.events]).toHaveLength(5);
     expect(new Set([...first.events, ...second.events, ...third.events]).size).toBe(5);
     expect(third.next).toBeUndefined();
-    expect(() => runSearch(store.database, filter, { limit: 2, cursor: 'garbage' }, (r) => r)).toThrow('invalid cursor');
+    expect(() => store.searchEvents(filter, { limit: 2, cursor: 'garbage' })).toThrow('invalid cursor');
   });
 });
 

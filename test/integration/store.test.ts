@@ -37,16 +37,18 @@ describe('EventStore', () => {
   it('indexes colour attributes, alternatives included, and replaces them on update', async () => {
     const store = EventStore.open(tmp(), { flushMs: 1 });
     const e = await store.insert({ ...base, label: 'car', start: 1, attributes: { colour: { colour: 'white', confidence: 0.6, alternative: 'grey' } } });
-    const rows = () => store.database.prepare('SELECT name, value, confidence FROM event_attributes WHERE event_id = ? ORDER BY value').all(e.id);
+    const sql = new Database(store.file, { readonly: true });
+    const rows = () => sql.prepare('SELECT name, value, confidence FROM event_attributes WHERE event_id = ? ORDER BY value').all(e.id);
     expect(rows()).toEqual([
       { name: 'colour', value: 'grey', confidence: 0.3 },
       { name: 'colour', value: 'white', confidence: 0.6 },
     ]);
     await store.update(e.id, { attributes: { colour: { colour: 'red', confidence: 0.9 } } });
     expect(rows()).toEqual([{ name: 'colour', value: 'red', confidence: 0.9 }]);
-    const plan = (store.database.prepare("EXPLAIN QUERY PLAN SELECT event_id FROM event_attributes WHERE name = 'colour' AND value = 'red'").all() as Array<{ detail: string }>)
+    const plan = (sql.prepare("EXPLAIN QUERY PLAN SELECT event_id FROM event_attributes WHERE name = 'colour' AND value = 'red'").all() as Array<{ detail: string }>)
       .map((r) => r.detail).join('; ');
     expect(plan).toMatch(/USING PRIMARY KEY/);
+    sql.close();
     store.close();
   });
 
@@ -72,8 +74,10 @@ describe('EventStore', () => {
   it('answers searches through indexes, not scans', () => {
     const dir = tmp();
     const store = EventStore.open(dir);
+    // The store's own indexes, asked of SQLite directly (a second, read-only connection).
+    const db = new Database(store.file, { readonly: true });
     const plan = (sql: string) =>
-      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
     expect(plan("SELECT * FROM events WHERE camera = 'gate' AND start_ms BETWEEN 1 AND 2")).toMatch(/USING INDEX events_camera_start/);
     expect(plan("SELECT * FROM events WHERE kind = 'object' AND label = 'car' AND start_ms > 5")).toMatch(/USING INDEX events_kind_label_start/);
     expect(plan("SELECT * FROM events WHERE location = 'market' ORDER BY start_ms DESC")).toMatch(/USING INDEX events_location_start/);

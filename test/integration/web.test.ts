@@ -71,7 +71,8 @@ beforeAll(async () => {
   ids.plate = (await store.insert({ kind: 'plate', camera: 'market-east', location: 'market', label: 'car', score: 0.89, start: at('15:00'), end: at('15:00'), box: [100, 100, 400, 300],
     attributes: { plate: { text: '贵F12345', confidence: 0.89, chars, colour: 'blue', reads: 4 }, vehicle_colour: { colour: 'white', confidence: 0.7 } }, frame: car.frame, crop: car.crop, frameSize: [640, 360] })).id;
   ids.motion = (await store.insert({ kind: 'motion', camera: 'market-east', location: 'market', start: Date.now() - 60_000, end: Date.now() - 50_000, frame: car.frame, frameSize: [640, 360] })).id;
-  for (const row of store.database.prepare('SELECT camera, start_ms FROM events').all() as Array<{ camera: string; start_ms: number }>) inserted.push({ camera: row.camera, start: row.start_ms });
+  const everything = { kinds: [], labels: [], colours: [], places: [], time: null, plate: null, unknown: [] };
+  for (const e of store.searchEvents(everything, { limit: 1000 }).events) inserted.push({ camera: e.camera, start: e.start });
   store.close();
 
   const clip = await testsrcClip(640, 360, 25, 10);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CHINESE, classify, objectColours, PALETTE, readColour } from '../../src/attributes/colour.js';
+import { classify, objectColours, readColour } from '../../src/attributes/colour.js';
+import { CHINESE, PALETTE } from '../../src/vocabulary/colours.js';
 import type { RgbImage } from '../../src/image/image.js';
 
 /** A W×H image filled by `paint(x, y)`, with seeded ±12 noise on every channel. */

@@ -1,0 +1,102 @@
+// The SQLite store's answer to a search filter: one SQL query that the store's indexes answer, walked in time
+// order (closest to the asked time, or newest first) and paged with a cursor. Plates match fuzzily: a full
+// plate also finds readings one character off (a confusable pair such as 5/S counts as equal), through the
+// attribute index; a fragment (贵F8, 12*45) goes through a trigram index. Every value reaches SQLite as a
+// parameter.
+import type { PlaceKind, SearchFilter, SearchPageOptions } from '../contract/search.js';
+import { isPlate } from '../plates/plate-rules.js';
+import { plateVariants } from '../plates/plate-variants.js';
+import { InvalidCursorError } from './event-queries.js';
+
+export interface SearchPlan {
+  sql: string;
+  params: unknown[];
+}
+
+const COLOUR_ATTRIBUTES = { any: ['colour', 'upper_colour', 'lower_colour', 'vehicle_colour'], upper: ['upper_colour'], lower: ['lower_colour'] };
+/** Events that began this long before a window and were still going in it are found too. */
+const LONGEST_EVENT_MS = 6 * 3600_000;
+
+export function planSearch(filter: SearchFilter, options: SearchPageOptions): SearchPlan {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.kinds.length > 0) {
+    where.push(`e.kind IN (${filter.kinds.map(() => '?').join(', ')})`);
+    params.push(...filter.kinds);
+  }
+  if (filter.labels.length > 0) {
+    // Only object and plate events have labels, so the label alone picks them, on the (label, start) index.
+    where.push(`e.label IN (${filter.labels.map(() => '?').join(', ')})`);
+    params.push(...filter.labels);
+  }
+  const placeClauses: string[] = [];
+  const byKind = (kind: PlaceKind) => filter.places.filter((p) => p.kind === kind);
+  if (byKind('location').length) {
+    placeClauses.push(`e.location IN (${byKind('location').map(() => '?').join(', ')})`);
+    params.push(...byKind('location').map((p) => p.name));
+  }
+  if (byKind('camera').length) {
+    placeClauses.push(`e.camera IN (${byKind('camera').map(() => '?').join(', ')})`);
+    params.push(...byKind('camera').map((p) => p.name));
+  }
+  for (const zone of byKind('zone')) {
+    placeClauses.push('(e.camera = ? AND EXISTS (SELECT 1 FROM event_zones z WHERE z.zone = ? AND z.event_id = e.id))');
+    params.push(zone.camera, zone.name);
+  }
+  if (placeClauses.length) where.push(`(${placeClauses.join(' OR ')})`);
+  for (const c of filter.colours) {
+    // Colours are common (a quarter of cars are white): probe each candidate event rather than collect
+    // every white thing first; the walk in time order stops at the page's end.
+    const names = COLOUR_ATTRIBUTES[c.part];
+    where.push(`EXISTS (SELECT 1 FROM event_attributes a WHERE a.event_id = e.id AND a.name IN (${names.map(() => '?').join(', ')}) AND a.value = ?)`);
+    params.push(...names, c.colour);
+  }
+  if (filter.plate) {
+    const plate = filter.plate;
+    if (!/[*?]/.test(plate) && isPlate(plate)) {
+      const variants = plateVariants(plate);
+      where.push(`e.id IN (SELECT event_id FROM event_attributes WHERE name = 'plate' AND value IN (${variants.map(() => '?').join(', ')}))`);
+      params.push(...variants);
+    } else {
+      // A fragment matches anywhere in the plate; * and ? are wildcards.
+      const glob = `*${plate.replace(/^\*+|\*+$/g, '')}*`;
+      where.push('e.id IN (SELECT rowid FROM plate_text WHERE text GLOB ?)');
+      params.push(glob);
+    }
+  }
+  let order = 'e.start_ms DESC, e.id DESC';
+  if (filter.time) {
+    const from = Date.parse(filter.time.from);
+    const to = Date.parse(filter.time.to);
+    where.push('e.start_ms >= ? AND e.start_ms < ? AND COALESCE(e.end_ms, e.start_ms) >= ?');
+    params.push(from - LONGEST_EVENT_MS, to, from);
+    // Closest to the moment asked for first ("14:00" means about then); a day or a span, newest first,
+    // which the (…, start) indexes give in order without sorting every match.
+    const around = filter.time.around ? Date.parse(filter.time.around) : undefined;
+    if (around !== undefined && options.order !== 'newest') order = `ABS(e.start_ms - ${around}) ASC, e.score DESC, e.id DESC`;
+  }
+  const offset = decodeCursor(options.cursor);
+  const sql = `SELECT e.* FROM events e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
+  params.push(options.limit + 1, offset);
+  return { sql, params };
+}
+
+/** The row offset a cursor stands for. */
+export function decodeCursor(cursor: string | undefined): number {
+  if (!cursor) return 0;
+  try {
+    const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown }).o;
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o < 1e7) return o;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+/** Pages a plan's rows: one more than asked for tells whether there is a next page. */
+export function pageOf<T>(rows: T[], options: SearchPageOptions): { events: T[]; next?: string } {
+  const offset = decodeCursor(options.cursor);
+  const page: { events: T[]; next?: string } = { events: rows.slice(0, options.limit) };
+  if (rows.length > options.limit) page.next = Buffer.from(JSON.stringify({ o: offset + options.limit })).toString('base64url');
+  return page;
+}
