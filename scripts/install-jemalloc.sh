@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bin/vigil runs the daemon on jemalloc when the box has it (README "Memory"), and the tests start the
+# bin/vigil runs the daemon on jemalloc when the box has it (docs/operations.md "Memory"), and the tests start the
 # daemon the way operators do, so they need it too: installs Debian's libjemalloc2 when it is missing and
 # this runs as root; otherwise says exactly what to install.
 set -euo pipefail

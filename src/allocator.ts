@@ -1,5 +1,5 @@
 // Which malloc this process runs on. On glibc's, vigil's native memory (libvips, onnxruntime, a few dozen
-// threads) sits higher and creeps up; vigil is tested and sized on jemalloc (README, "Memory"). bin/vigil
+// threads) sits higher and creeps up; vigil is tested and sized on jemalloc (docs/operations.md, "Memory"). bin/vigil
 // preloads jemalloc when the box has it; the daemon says which one it got, in its start line and in
 // vigil_info, so a box that was started some other way (node dist/src/cli.js, a hand-written unit) is seen.
 import { readFileSync } from 'node:fs';

@@ -89,7 +89,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   if (allocator === 'system' && process.platform === 'linux') {
     logger.warn(
       "running on the system's malloc, on which vigil's native memory creeps up over hours: install libjemalloc2 " +
-        'and start vigil with bin/vigil (npm start, the systemd unit and the Docker image do); see README "Memory"',
+        'and start vigil with bin/vigil (npm start, the systemd unit and the Docker image do); see docs/operations.md "Memory"',
     );
   }
   if (!ffmpeg.rtspTimeoutOption) logger.warn('this ffmpeg has no RTSP socket timeout option; relying on the stall watchdog alone');

@@ -104,7 +104,7 @@ export class VigilMetrics implements CameraObserver {
   });
 
   // What the network turned away: the bus's refused subscriptions and peers and its process replacements, and
-  // the API's refused credentials. A rise is someone probing the box (README "Security").
+  // the API's refused credentials. A rise is someone probing the box (docs/security.md).
   private readonly busRefused = new Counter({
     name: 'vigil_bus_refused_total',
     help: 'Event-bus subscriptions that can match no topic, and peers refused at the CURVE handshake',
@@ -205,7 +205,7 @@ export class VigilMetrics implements CameraObserver {
   setInfo(info: { version: string; allocator: string }): void {
     new Gauge({
       name: 'vigil_info',
-      help: 'vigil version and memory allocator (jemalloc, or system: see README "Memory") as labels; value always 1',
+      help: 'vigil version and memory allocator (jemalloc, or system: see docs/operations.md "Memory") as labels; value always 1',
       labelNames: ['version', 'allocator'],
       registers: [this.registry],
     }).set(info, 1);

@@ -18,7 +18,7 @@ export function debianMedia(name: string): string {
 export function sharedFixture(relative: string): string {
   const file = path.join(SHARED_FIXTURES, relative);
   if (!existsSync(file)) {
-    throw new Error(`shared fixture ${file} is missing: these tests need ../shared/fixtures beside the checkout, or VIGIL_FIXTURES=DIR naming a copy (see README, Tests)`);
+    throw new Error(`shared fixture ${file} is missing: these tests need ../shared/fixtures beside the checkout, or VIGIL_FIXTURES=DIR naming a copy (see docs/internals.md, Tests)`);
   }
   return file;
 }

@@ -24,7 +24,7 @@ describe('deploy/', () => {
     for (const line of ['User=vigil', 'Restart=on-failure', 'RestartPreventExitStatus=2', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'KillMode=mixed']) {
       expect(unit).toContain(line);
     }
-    // Started through the launcher, which picks the allocator (README "Memory").
+    // Started through the launcher, which picks the allocator (docs/operations.md "Memory").
     expect(unit).toMatch(/^ExecStart=\/opt\/vigil\/bin\/vigil run --config /m);
     // verify resolves ExecStart, so point it at this checkout's launcher.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-unit-'));

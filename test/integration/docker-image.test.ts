@@ -57,7 +57,7 @@ describe('deploy/docker/Dockerfile', () => {
     const user = runtime.user?.split(':')[0];
     expect(user, 'the runtime stage needs a USER').toBeTruthy();
     expect(['root', '0']).not.toContain(user);
-    // The launcher, which preloads jemalloc (README "Memory") and execs node, so node still gets the signals.
+    // The launcher, which preloads jemalloc (docs/operations.md "Memory") and execs node, so node still gets the signals.
     expect(startCommand(runtime)).toEqual(['/opt/vigil/bin/vigil', 'run', '--config', '/etc/vigil/vigil.yaml']);
     expect(runtime.workdir).toBe('/opt/vigil');
     expect(runtime.healthcheck, 'HEALTHCHECK').toBeTruthy();

@@ -1,5 +1,5 @@
 // bin/vigil, the launcher every operator path goes through (npm start, the systemd unit, the Docker image):
-// it must preload jemalloc when the box has it (README "Memory"), leave it out when told to, work through the
+// it must preload jemalloc when the box has it (docs/operations.md "Memory"), leave it out when told to, work through the
 // symlink npm makes for a bin entry, and exec node, so that the daemon is the process systemd and Docker
 // signal. The test setup installs Debian's libjemalloc2 (scripts/install-jemalloc.sh).
 import { execFile, spawn } from 'node:child_process';

@@ -1,7 +1,7 @@
 // The plate reader must not keep the memory a large read needed. Its models take inputs of varying size (the
 // vehicle's region, the plate's width); with onnxruntime's arena it kept whatever the largest input so far
 // took, so a vehicle bigger than any before it stepped the daemon's RSS up for good (the soak's failing runs;
-// README "Memory"). Measured in a child process of its own (a test runner's RSS is everyone's), on jemalloc
+// docs/operations.md "Memory"). Measured in a child process of its own (a test runner's RSS is everyone's), on jemalloc
 // with freed pages returned at once.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -69,7 +69,7 @@ const RSS_MAX_RATIO = 1.3;
  * (measured: 1.2 ± 1.1 in a flat jemalloc run, against 18.6 on glibc's malloc, which keeps creeping). 6 MB
  * is ~4 standard errors above the flat run and a third of glibc's. Two of six jemalloc runs failed it (19.4, 15.9),
  * each from one ~25 MB step with a flat line after it: the plate reader's onnxruntime arena growing to a new
- * largest input, since turned off (README "Memory"). A step and a leak look alike in 25 minutes, so the bound
+ * largest input, since turned off (docs/operations.md "Memory"). A step and a leak look alike in 25 minutes, so the bound
  * refuses both. Slower leaks need a longer run
  * (the error shrinks with the window to the power 1.5: VIGIL_SOAK_MINUTES=120 makes it ~10 times smaller).
  */
@@ -175,7 +175,7 @@ describe('the soak', () => {
     const startedAt = Date.now();
     await waitFor('every camera up', async () => (await fetchHealth(d.address)).health.status === 'ok', 60_000, 250);
     // The bounds below hold for the allocator vigil is deployed with (bin/vigil preloads jemalloc); on glibc's
-    // malloc RSS keeps creeping up (README "Memory").
+    // malloc RSS keeps creeping up (docs/operations.md "Memory").
     const allocator = String(d.logRecords().find((r) => r.msg === 'vigil starting')?.allocator);
     expect(allocator, 'the soak measures vigil on jemalloc: apt-get install libjemalloc2').toBe('jemalloc');
     console.log(`soak: ${CAMERAS} cameras up ${((Date.now() - startedAt) / 1000).toFixed(1)} s after start; ` +
