@@ -10,6 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { SessionJson } from '../contract/types.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { SessionDenyList } from './session-deny-list.js';
 
@@ -133,7 +134,7 @@ export class ApiAuth {
 
     const open = { config: { access: 'public' as const } };
 
-    app.get('/api/session', open, async (request) => ({
+    app.get('/api/session', open, async (request): Promise<SessionJson> => ({
       signed_in: this.open || this.credentials.has(request),
       name: this.open ? 'anonymous' : (this.credentials.get(request)?.name ?? null),
       open: this.open,

@@ -3,6 +3,7 @@
 // carry passwords.
 import type { FastifyInstance } from 'fastify';
 import { PALETTE } from '../vocabulary/colours.js';
+import type { BoxInfoJson, CamerasJson } from '../contract/types.js';
 import type { EventQueries } from '../events/event-queries.js';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import { localDate, localInstant } from '../time/local-time.js';
@@ -32,7 +33,7 @@ function quietSince(camera: CameraStatus, lastObject: number | undefined, now: n
 
 export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps): void {
   // What the page needs to know about the box once: its clock, its cameras, its vocabulary.
-  app.get('/api/info', async () => ({
+  app.get('/api/info', async (): Promise<BoxInfoJson> => ({
     version: deps.version,
     time_zone: deps.timeZone(),
     live: deps.live,
@@ -42,7 +43,7 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     place_names: deps.placeNames(),
   }));
 
-  app.get('/api/cameras', async () => {
+  app.get('/api/cameras', async (): Promise<CamerasJson> => {
     const now = new Date();
     const zone = deps.timeZone();
     const midnight = localInstant(localDate(now, zone), 0, zone);

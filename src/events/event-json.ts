@@ -1,7 +1,8 @@
 // The JSON shape of an event, the same on the bus and in the API.
+import type { EventJson } from '../contract/types.js';
 import type { StoredEvent } from './store.js';
 
-export function eventJson(e: StoredEvent) {
+export function eventJson(e: StoredEvent): EventJson {
   return {
     seq: e.seq,
     id: e.id,
@@ -13,7 +14,7 @@ export function eventJson(e: StoredEvent) {
     start: new Date(e.start).toISOString(),
     end: e.end === null ? null : new Date(e.end).toISOString(),
     zones: e.zones,
-    attributes: e.attributes,
+    attributes: e.attributes as EventJson['attributes'],
     box: e.box,
     path: e.path,
     frame_size: e.frameSize,

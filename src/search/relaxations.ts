@@ -4,7 +4,8 @@
 import { VEHICLES } from '../vocabulary/labels.js';
 import type { SearchFilter } from './query-parser.js';
 
-export type RelaxationKind = 'other-label' | 'any-vehicle' | 'any-colour' | 'wider-time' | 'any-time' | 'any-place' | 'any-kind';
+export type { RelaxationKind } from '../contract/types.js';
+import type { RelaxationKind } from '../contract/types.js';
 
 export interface Relaxation {
   change: RelaxationKind;

@@ -3,6 +3,7 @@
 // audit line. They differ only in how they print the answer.
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SearchFilter, SearchPage, SearchPageOptions } from '../contract/search.js';
+import type { SearchResultJson } from '../contract/types.js';
 import type { EventQueries } from '../events/event-queries.js';
 import { eventJson } from '../events/event-json.js';
 import type { StoredEvent } from '../events/store.js';
@@ -42,7 +43,7 @@ export interface SearchAnswer {
 }
 
 /** The answer as JSON, the same from the API and `vigil search --json`: the bus's event JSON, per card. */
-export function searchAnswerJson(answer: SearchAnswer) {
+export function searchAnswerJson(answer: SearchAnswer): SearchResultJson {
   return {
     query: answer.query,
     filter: answer.filter,

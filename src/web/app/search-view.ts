@@ -1,6 +1,6 @@
 // Search: the officer's words, what vigil understood of them as removable chips, quick filters, and the
 // matching events as a grid of snapshots in the order the API ranks them.
-import { api, snapshotUrl, type BoxInfo, type CameraRow, type EventJson, type SearchFilter, type SearchHit, type SearchResult, type Suggestion } from './api.js';
+import { api, snapshotUrl, type BoxInfo, type ColourName, type CameraRow, type EventJson, type SearchFilter, type SearchHit, type SearchResult, type Suggestion } from './api.js';
 import { h, replace } from './dom.js';
 import { clock, day, fromLocalInput, shortClock, toLocalInput } from './format.js';
 import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
@@ -145,7 +145,7 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
       select('qf-label', t('chipLabel'), t('anyLabel'), info.labels.map((l) => [l, labelName(l)]), f.labels.length === 1 ? f.labels[0]! : '',
         (v) => edit((x) => ({ ...x, labels: v ? [v] : [] }))),
       select('qf-colour', t('chipColour'), t('anyColour'), info.colours.map((c) => [c, colourName(c)]), f.colours.length === 1 ? f.colours[0]!.colour : '',
-        (v) => edit((x) => ({ ...x, colours: v ? [{ colour: v, part: 'any' }] : [] }))),
+        (v) => edit((x) => ({ ...x, colours: v ? [{ colour: v as ColourName, part: 'any' }] : [] }))),
       h('div', { class: 'field' }, h('label', { for: 'qf-from' }, t('from')), from),
       h('div', { class: 'field' }, h('label', { for: 'qf-to' }, t('to')), to),
       h('button', { type: 'button', class: 'secondary', onclick: () => {

@@ -1,0 +1,122 @@
+// The API's request and response shapes, declared once. A declaration file on purpose: the daemon's code and the
+// page's (compiled separately, for the browser) both read it, and it has nothing to emit. Runtime lists that go
+// with these types (EVENT_KINDS, PALETTE) live in search.ts and vocabulary/, checked against them.
+
+export type EventKind = 'motion' | 'object' | 'plate';
+export type PlaceKind = 'camera' | 'location' | 'zone';
+export type ColourName = 'red' | 'orange' | 'yellow' | 'green' | 'cyan' | 'blue' | 'purple' | 'pink' | 'brown' | 'white' | 'grey' | 'black';
+export type ColourPart = 'any' | 'upper' | 'lower';
+
+export interface SearchFilter {
+  /** Which kinds of event: motion only, plate readings only; empty means any. */
+  kinds: EventKind[];
+  labels: string[];
+  colours: Array<{ colour: ColourName; part: ColourPart }>;
+  places: Array<{ kind: PlaceKind; name: string; camera?: string }>;
+  /**
+   * ISO 8601 local times; `from` inclusive, `to` exclusive. `around` is the moment asked for when the query
+   * named a clock time ("14:00"): results are ranked by closeness to it; otherwise newest first.
+   */
+  time: { from: string; to: string; around?: string } | null;
+  /** Plate text with * for any run of characters and ? for one, separators removed, e.g. 贵F*123*. */
+  plate: string | null;
+  unknown: string[];
+}
+
+export interface SearchPageOptions {
+  limit: number;
+  cursor?: string | undefined;
+  /** closest: nearest the middle of the asked time first (words: "14:00"); newest: latest first (listings). */
+  order?: 'closest' | 'newest';
+}
+
+export interface SearchPage<T> {
+  events: T[];
+  /** Pass back to get the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface ColourReadingJson { colour: ColourName; confidence: number; alternative?: ColourName }
+export interface PlateChar { char: string; confidence: number; alternatives: Array<{ char: string; confidence: number }> }
+export interface SnapshotInfo { path: string; sha256: string }
+
+/** An event as the API and the bus carry it. */
+export interface EventJson {
+  seq: number;
+  id: number;
+  kind: EventKind;
+  camera: string;
+  location: string;
+  label: string | null;
+  score: number | null;
+  start: string;
+  end: string | null;
+  zones: string[];
+  attributes: {
+    colour?: ColourReadingJson;
+    upper_colour?: ColourReadingJson;
+    lower_colour?: ColourReadingJson;
+    vehicle_colour?: ColourReadingJson;
+    plate?: { text: string; confidence: number; chars?: PlateChar[]; colour?: string; reads?: number };
+    /** Which track the event belongs to (its object event and plate readings share it). */
+    track?: string;
+    [name: string]: unknown;
+  };
+  box: number[] | null;
+  path: Array<[number, number, number]> | null;
+  frame_size: [number, number] | null;
+  snapshots: { frame: SnapshotInfo | null; crop: SnapshotInfo | null };
+}
+
+/** An event as a search answers it: one card per sighting. */
+export interface SearchHitJson extends EventJson {
+  /** How many events this card stands for (a track's object event and its plate readings, repeats). */
+  sightings: number;
+  also?: number[];
+  /** Conditions met only approximately, e.g. ['plate'] for a reading one character off. */
+  near_match: string[];
+}
+
+export type RelaxationKind = 'other-label' | 'any-vehicle' | 'any-colour' | 'wider-time' | 'any-time' | 'any-place' | 'any-kind';
+export interface SuggestionJson { change: RelaxationKind; filter: SearchFilter; count: number }
+
+/** GET and POST /api/search. */
+export interface SearchResultJson { query: string; filter: SearchFilter; events: SearchHitJson[]; next?: string; suggestions?: SuggestionJson[] }
+
+/** GET /api/info. */
+export interface BoxInfoJson {
+  version: string;
+  time_zone: string;
+  live: boolean;
+  labels: readonly string[];
+  colours: readonly string[];
+  cameras: Array<{ name: string; location: string }>;
+  /** Display names of places (locations and zones) per page language, where the config gives them. */
+  place_names: Record<string, { en?: string; zh?: string }>;
+}
+
+export type CameraState = 'starting' | 'up' | 'down' | 'failed' | 'stopped';
+
+/** One row of GET /api/cameras. */
+export interface CameraRowJson {
+  name: string;
+  location: string;
+  state: CameraState;
+  fps: number;
+  last_frame_age_s: number | null;
+  restarts: number;
+  last_error: { kind: string; message: string; at: string } | null;
+  events_today: number;
+  last_object_at: string | null;
+  /** Set while the camera is up but has seen no person or vehicle for a long time: since when. */
+  quiet_since: string | null;
+}
+
+/** GET /api/cameras. */
+export interface CamerasJson { now: string; time_zone: string; live: boolean; cameras: CameraRowJson[] }
+
+/** GET, POST and DELETE /api/session. */
+export interface SessionJson { signed_in: boolean; name: string | null; open: boolean; expires?: string }
+
+/** GET /api/live/:camera/status. */
+export interface LiveStatusJson { camera: string; state: 'idle' | 'connecting' | 'playing' | 'retrying'; viewers: number; restarts: number; error?: string }
