@@ -1,11 +1,10 @@
-// Turns what the pipeline sees into stored events with snapshots: a motion burst or a confirmed track is
+// Records what the pipeline saw and the attribute stage described as stored events with snapshots: a motion burst or a confirmed track is
 // inserted as soon as it starts (searchable within a second) and updated when it ends. Snapshots are
 // written before the row that names them, and replaced files are removed only after the new row commits,
 // so a row never points at a missing or different file.
 import type { Logger } from 'pino';
-import { objectColours } from '../attributes/colour.js';
-import type { YuvImage } from '../image/image.js';
-import { yuv420pToRgb } from '../image/yuv.js';
+import type { Described } from '../attributes/attribute-stage.js';
+import type { Picture } from '../attributes/picture.js';
 import type { MotionEventEnd } from '../motion/motion-activity.js';
 import type { VotedPlate } from '../plates/plate-vote.js';
 import type { Track } from '../track/tracker.js';
@@ -29,8 +28,6 @@ export interface CameraInfo {
 
 export class EventRecorder {
   private readonly objects = new Map<Track, OpenEvent>();
-  /** The frame of each confirmed track's best sighting, kept until the track ends. */
-  private readonly bestFrames = new Map<Track, { image: YuvImage; time: number; written: boolean }>();
   private motion: OpenEvent | undefined;
   private pendingWrites = new Set<Promise<unknown>>();
 
@@ -44,10 +41,10 @@ export class EventRecorder {
     private readonly observer: RecorderObserver = {},
   ) {}
 
-  motionStarted(start: number, frame: YuvImage): void {
+  motionStarted(start: number, picture: Picture): void {
     const open: OpenEvent = { id: Promise.resolve(undefined), version: 1, snapshots: [] };
     open.id = this.track(async () => {
-      const pair = await this.snapshots.write(this.name('motion', start, 1), yuv420pToRgb(frame), null, 'motion');
+      const pair = await this.snapshots.write(this.name('motion', start, 1), picture.rgb, null, 'motion');
       open.snapshots = [pair.frame];
       const event = await this.store.insert({
         kind: 'motion',
@@ -55,7 +52,7 @@ export class EventRecorder {
         location: this.camera.location,
         start,
         frame: pair.frame,
-        frameSize: [frame.width, frame.height],
+        frameSize: [picture.width, picture.height],
       });
       this.observer.recorded?.(event, (Date.now() - start) / 1000);
       return event.id;
@@ -75,12 +72,11 @@ export class EventRecorder {
     });
   }
 
-  objectStarted(track: Track, frame: YuvImage, capturedAt: number): void {
-    this.bestFrames.set(track, { image: frame, time: capturedAt, written: true });
+  /** A confirmed track: its event, with the sighting and attributes the attribute stage described. */
+  objectStarted(track: Track, sighting: Described): void {
     const open: OpenEvent = { id: Promise.resolve(undefined), version: 1, snapshots: [] };
     open.id = this.track(async () => {
-      const rgb = yuv420pToRgb(frame);
-      const pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, 1), rgb, track.box, caption(track));
+      const pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, 1), sighting.picture.rgb, sighting.box, caption(track));
       open.snapshots = [pair.frame, pair.crop];
       const event = await this.store.insert({
         kind: 'object',
@@ -92,38 +88,32 @@ export class EventRecorder {
         box: track.box,
         path: track.path,
         zones: [...track.zones],
-        attributes: { ...objectColours(rgb, track.box, track.label), track: this.trackKey(track) },
+        attributes: { ...sighting.attributes, track: this.trackKey(track) },
         frame: pair.frame,
         crop: pair.crop,
-        frameSize: [frame.width, frame.height],
+        frameSize: [sighting.picture.width, sighting.picture.height],
       });
-      this.observer.recorded?.(event, (Date.now() - capturedAt) / 1000);
+      this.observer.recorded?.(event, (Date.now() - sighting.at) / 1000);
       return event.id;
     });
     this.objects.set(track, open);
   }
 
-  objectImproved(track: Track, frame: YuvImage, capturedAt: number): void {
-    this.bestFrames.set(track, { image: frame, time: capturedAt, written: false });
-  }
-
-  objectEnded(track: Track): void {
+  /** The track ended; `best` is its best sighting when that is not the one recorded at its start. */
+  objectEnded(track: Track, best: Described | undefined): void {
     const open = this.objects.get(track);
-    const best = this.bestFrames.get(track);
     this.objects.delete(track);
-    this.bestFrames.delete(track);
     if (!open) return;
     this.track(async () => {
       const id = await open.id;
       if (id === undefined) return;
       let pair: { frame: SnapshotRef; crop: SnapshotRef | null } | undefined;
       let attributes: Record<string, unknown> | undefined;
-      if (best && !best.written && track.best) {
+      if (best) {
         open.version++;
-        const rgb = yuv420pToRgb(best.image);
-        pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), rgb, track.best.box, caption(track));
-        // Colours are read from the same (best) sighting the snapshot shows.
-        attributes = { ...objectColours(rgb, track.best.box, track.label), track: this.trackKey(track) };
+        pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), best.picture.rgb, best.box, caption(track));
+        // Colours come from the same (best) sighting the snapshot shows.
+        attributes = { ...best.attributes, track: this.trackKey(track) };
       }
       try {
         await this.store.update(id, {
@@ -147,11 +137,12 @@ export class EventRecorder {
   }
 
   /** A vehicle's voted plate: one plate event with the plate's crop and the vehicle's label and colour. */
-  plateRead(track: Track, plate: VotedPlate, frame: YuvImage, capturedAt: number): void {
+  /** A plate voted on a vehicle's track; `vehicle` is the vehicle as it looked in the picture read. */
+  plateRead(track: Track, plate: VotedPlate, vehicle: Described): void {
+    const capturedAt = vehicle.at;
     this.track(async () => {
-      const rgb = yuv420pToRgb(frame);
-      const pair = await this.snapshots.write(this.name(`plate-${track.id}`, capturedAt, 1), rgb, plate.best.box, plate.text);
-      const vehicle = objectColours(rgb, track.box, track.label).colour;
+      const pair = await this.snapshots.write(this.name(`plate-${track.id}`, capturedAt, 1), vehicle.picture.rgb, plate.best.box, plate.text);
+      const vehicleColour = vehicle.attributes.colour;
       const event = await this.store.insert({
         kind: 'plate',
         camera: this.camera.name,
@@ -165,11 +156,11 @@ export class EventRecorder {
         attributes: {
           plate: { text: plate.text, confidence: plate.confidence, chars: plate.chars, colour: plate.best.colour, reads: plate.reads },
           track: this.trackKey(track),
-          ...(vehicle ? { vehicle_colour: vehicle } : {}),
+          ...(vehicleColour ? { vehicle_colour: vehicleColour } : {}),
         },
         frame: pair.frame,
         crop: pair.crop,
-        frameSize: [frame.width, frame.height],
+        frameSize: [vehicle.picture.width, vehicle.picture.height],
       });
       this.observer.recorded?.(event, (Date.now() - capturedAt) / 1000);
     });

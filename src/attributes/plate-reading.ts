@@ -1,0 +1,61 @@
+// Plates as an attribute of tracked vehicles: vehicles seen in a frame, big enough and not read lately, get a
+// read by the plate worker; readings are voted per track, and a plate agreed on by enough reads is handed on
+// once, with the picture it was read in.
+import type { PlatesConfig } from '../config/schema.js';
+import type { PlateService } from '../plates/plate-service.js';
+import { PlateVote, type VotedPlate } from '../plates/plate-vote.js';
+import type { Track } from '../track/tracker.js';
+import { PLATED_VEHICLES } from '../vocabulary/labels.js';
+import type { Picture } from './picture.js';
+
+export interface PlateStage {
+  service: PlateService;
+  config: PlatesConfig;
+}
+
+export class PlateReading {
+  private readonly state = new Map<Track, { vote: PlateVote; lastRead: number; done: boolean }>();
+  private closed = false;
+
+  constructor(
+    private readonly plates: PlateStage,
+    private readonly voted: (track: Track, plate: VotedPlate, picture: Picture, at: number) => void,
+    private readonly failed: (err: Error) => void,
+  ) {}
+
+  /** The tracks the detector just saw in `picture`. */
+  look(tracks: readonly Track[], picture: Picture, at: number): void {
+    const { config, service } = this.plates;
+    for (const track of tracks) {
+      if (track.state !== 'confirmed' || track.lastSeen !== at || !PLATED_VEHICLES.includes(track.label)) continue;
+      const [x1, y1, x2, y2] = track.box;
+      if (x2 - x1 < config.min_vehicle_width) continue;
+      let state = this.state.get(track);
+      if (!state) this.state.set(track, (state = { vote: new PlateVote(config.min_reads), lastRead: -Infinity, done: false }));
+      if (state.done || at - state.lastRead < config.interval_s * 1000) continue;
+      const pending = service.read(picture.frame, { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
+      if (!pending) return; // the plate worker is busy: try again on a later frame
+      state.lastRead = at;
+      const s = state;
+      pending.then(
+        (readings) => {
+          if (this.closed) return;
+          if (readings[0]) s.vote.add(readings[0]);
+          const voted = s.done ? undefined : s.vote.result();
+          if (!voted) return;
+          s.done = true;
+          this.voted(track, voted, picture, at);
+        },
+        (err: unknown) => this.failed(err as Error),
+      );
+    }
+  }
+
+  forget(track: Track): void {
+    this.state.delete(track);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
