@@ -1,9 +1,6 @@
 // Wires the stages together: cameras → motion → detector → tracker → events → store / bus, with metrics
 // and the API beside them.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { memoryAllocator } from './allocator.js';
@@ -13,18 +10,20 @@ import { buildApi } from './api/server.js';
 import { EventBus } from './bus/event-bus.js';
 import { LiveView } from './live/live-view.js';
 import { Detector } from './detect/detector.js';
-import { EventRecorder } from './events/event-recorder.js';
 import { SnapshotWriter } from './events/snapshots.js';
 import { EventStore } from './events/store.js';
-import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
 import { AuditLog, auditRetention } from './audit/audit-log.js';
 import { SearchService } from './search/search-service.js';
 import { siteSettings } from './search/search.js';
 import type { LoadedConfig } from './config/load.js';
-import type { CameraConfig, VigilConfig } from './config/schema.js';
-import { CameraSupervisor, type CameraStatus } from './ingest/camera-supervisor.js';
+import type { CameraStatus } from './ingest/camera-supervisor.js';
+import { apiTokens } from './daemon/api-tokens.js';
+import { CameraUnits } from './daemon/camera-units.js';
+import { protectDataDir } from './daemon/data-dir.js';
+import { keepRestartOnly, planReload, type ReloadSummary } from './daemon/reload-plan.js';
+import { Retention } from './daemon/retention.js';
 import { probeFfmpeg } from './ingest/ffmpeg.js';
 import { VigilMetrics } from './metrics/metrics.js';
 import { workerHeaps } from './workers/worker-heap.js';
@@ -45,39 +44,8 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** The API's tokens: configured, none, or one generated into data_dir/api-token on first start. */
-function apiTokens(config: LoadedConfig['config'], logger: Logger): Array<{ name: string; token: string }> {
-  const setting = config.api.tokens;
-  if (setting === 'none') {
-    logger.warn('api.tokens is none: /api answers anyone who can reach it');
-    return [];
-  }
-  if (setting !== 'auto') return setting;
-  const file = path.join(config.data_dir, 'api-token');
-  if (!existsSync(file)) {
-    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
-    logger.info({ file }, `generated an API token: ${file} (send it as Authorization: Bearer <token>)`);
-  } else {
-    logger.info({ file }, `the API token is in ${file}`);
-  }
-  return [{ name: 'default', token: readFileSync(file, 'utf8').trim() }];
-}
-
-/**
- * Events, snapshots, the audit log and the token are evidence and secrets: only vigil's own user may read
- * them, whatever umask it was started with (systemd sets 0077, a shell usually 0022). Everything created from
- * here on gets 0600/0700; what an older version left is tightened at the top, where closing the folder is
- * enough to close everything below it.
- */
-export function protectDataDir(dataDir: string): void {
-  process.umask(0o077);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
-  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (entry.isSymbolicLink()) continue;
-    chmodSync(path.join(dataDir, entry.name), entry.isDirectory() ? 0o700 : 0o600);
-  }
-}
+export type { ReloadSummary };
+export { planReload };
 
 export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise<Daemon> {
   const { config } = loaded;
@@ -122,84 +90,19 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     dropped: (camera) => metrics.dropped(camera, 'detector_busy'),
     inference: (seconds) => metrics.inference(seconds),
   });
-  // One unit per enabled camera: its ingest, pipeline and recorder, started and stopped together, so a
-  // reload can replace one camera without touching the others.
-  interface CameraUnit {
-    config: CameraConfig;
-    supervisor: CameraSupervisor;
-    pipeline: CameraPipeline;
-    recorder: EventRecorder;
-  }
-  const units = new Map<string, CameraUnit>();
   let current = config;
-
-  const createUnit = (camera: CameraConfig, settings: VigilConfig): CameraUnit => {
-    metrics.registerCamera(camera.name);
-    const supervisor = new CameraSupervisor(camera, {
-      ffmpeg,
-      ingest: settings.ingest,
-      inputArgs: settings.ffmpeg.input_args,
-      decodeThreads: settings.ffmpeg.decode_threads,
-      logger,
-      observer: metrics,
-    });
-    const recorder = new EventRecorder(camera, store, snapshots, logger, {
-      recorded: (event, seconds) => metrics.recorded(event.kind, event.label, seconds),
-    });
-    const pipeline = new CameraPipeline(
-      camera,
-      settings.motion,
-      settings.tracker,
-      scheduler,
-      recorder,
-      {
-        motionActive: (name, active) => metrics.motionActive(name, active),
-        detectionFailed: (name, err) => {
-          metrics.detectionFailed(name);
-          logger.warn({ camera: name, err: err.message }, 'detection failed');
-        },
-      },
-      plates ? { service: plates, config: settings.plates } : undefined,
-    );
-    supervisor.setConsumer((frame) => pipeline.onFrame(frame));
-    const unit = { config: camera, supervisor, pipeline, recorder };
-    units.set(camera.name, unit);
-    return unit;
-  };
-
-  // Intake first, then the open events are ended and written: nothing the camera saw is lost.
-  const stopUnit = async (unit: CameraUnit): Promise<void> => {
-    await unit.supervisor.stop();
-    unit.pipeline.close();
-    scheduler.forget(unit.config.name);
-    await unit.recorder.settle();
-  };
-
-  for (const camera of config.cameras.filter((c) => c.enabled)) createUnit(camera, config);
+  const units = new CameraUnits({ ffmpeg, store, snapshots, scheduler, plates, metrics, logger });
+  for (const camera of config.cameras.filter((c) => c.enabled)) units.add(camera, config, false);
   metrics.setPipelineSource({
     queueDepth: () => scheduler.depth,
     utilisation: () => scheduler.utilisation,
     storeBytes: () => store.databaseBytes() + store.snapshotBytes(),
   });
   const audit = new AuditLog(config.data_dir, auditRetention(config));
-  const retention = () => {
-    // Set beside the retention it describes: the gauge always shows the budget being enforced, also
-    // after a reload changed it.
-    metrics.setStoreBudget(current.store.max_disk_gb * 1e9);
-    const deleted = store.enforceRetention(
-      Date.now() - current.store.retention_days * 86_400_000,
-      current.store.max_disk_gb * 1e9,
-      snapshots.root,
-    );
-    if (deleted > 0) logger.info({ deleted }, 'retention removed old events');
-    const auditFiles = audit.prune();
-    if (auditFiles > 0) logger.info({ files: auditFiles }, 'audit retention removed closed audit files');
-  };
-  retention();
-  const retentionTimer = setInterval(retention, 60_000);
-  retentionTimer.unref();
-  const cameras = () => [...units.values()].map((u) => u.supervisor.status());
-  metrics.setStatusSource({ cameras: () => [...units.values()].map((u) => ({ ...u.supervisor.status(), pid: u.supervisor.pid })) });
+  const retention = new Retention({ store, snapshotRoot: snapshots.root, audit, metrics, logger }, () => current.store);
+  retention.start();
+  const cameras = () => units.statuses();
+  metrics.setStatusSource({ cameras: () => units.statusesWithPid() });
 
   // Live view transcodes from the camera itself with the configured ffmpeg, only while someone watches.
   const live = new LiveView({ ffmpegPath: ffmpeg.path, cameras: () => current.cameras, logger, metrics });
@@ -252,7 +155,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     );
   }
   logger.info({ address, cameras: units.size }, 'api listening');
-  for (const unit of units.values()) unit.supervisor.start();
+  units.startAll();
 
   return {
     metrics,
@@ -260,16 +163,11 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     address,
     cameras,
     async reload(next: LoadedConfig): Promise<ReloadSummary> {
-      const summary = planReload(current, next.config, new Set(units.keys()));
-      await Promise.all([...summary.removed, ...summary.changed].map((name) => stopUnit(units.get(name)!)));
-      for (const name of summary.removed) {
-        units.delete(name);
-        await metrics.unregisterCamera(name);
-      }
+      const summary = planReload(current, next.config, units.names);
+      // Removed cameras leave the metrics; changed ones keep their counters and get a new unit.
+      await Promise.all([...summary.removed.map((name) => units.stop(name, true)), ...summary.changed.map((name) => units.stop(name))]);
       current = keepRestartOnly(current, next.config);
-      for (const name of [...summary.changed, ...summary.added]) {
-        createUnit(current.cameras.find((c) => c.name === name)!, current).supervisor.start();
-      }
+      for (const name of [...summary.changed, ...summary.added]) units.add(current.cameras.find((c) => c.name === name)!, current);
       site = siteSettings(current);
       bus?.setCameras(current.cameras.map((c) => c.name));
       auth.replaceTokens(apiTokens(current, logger));
@@ -285,11 +183,11 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       return summary;
     },
     async stop() {
-      clearInterval(retentionTimer);
+      retention.stop();
       auth.close();
       // Intake stops first (cameras, live viewers); open events are ended and written; then the store is
       // flushed and closed before the bus, so every event published is also on disk.
-      await Promise.all([live.stop(), ...[...units.values()].map(stopUnit)]);
+      await Promise.all([live.stop(), units.stopAll()]);
       store.close();
       await Promise.all([bus?.close(), detector?.close(), plates?.close(), api.close()]);
       logger.info('vigil stopped');
@@ -297,49 +195,3 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   };
 }
 
-export interface ReloadSummary {
-  added: string[];
-  removed: string[];
-  changed: string[];
-  unchanged: string[];
-  /** Settings that changed but are only read at start (the process keeps the old values). */
-  restartRequired: string[];
-}
-
-/** Settings read once at start: a reload keeps their old values and says so. */
-const RESTART_ONLY = ['data_dir', 'api.host', 'api.port', 'api.trusted_proxies', 'api.max_connections', 'api.max_connections_per_client', 'api.request_timeout_s', 'bus', 'detector', 'ffmpeg.path', 'plates.enabled', 'plates.threads', 'store.flush_ms',
-  // pino's child loggers (one per camera, per stage) keep the level they were made with.
-  'log.level'] as const;
-/** Settings every camera's ingest and pipeline are built with: a change rebuilds every camera. */
-const CAMERA_WIDE = ['ingest', 'ffmpeg', 'motion', 'tracker', 'plates'] as const;
-
-function at(config: VigilConfig, key: string): unknown {
-  return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config);
-}
-
-export function planReload(before: VigilConfig, after: VigilConfig, running: ReadonlySet<string>): ReloadSummary {
-  const restartRequired = RESTART_ONLY.filter((key) => !isDeepStrictEqual(at(before, key), at(after, key)));
-  const kept = keepRestartOnly(before, after);
-  const everyCamera = CAMERA_WIDE.some((key) => !isDeepStrictEqual(at(before, key), at(kept, key)));
-  const wanted = new Map(kept.cameras.filter((c) => c.enabled).map((c) => [c.name, c]));
-  const previous = new Map(before.cameras.map((c) => [c.name, c]));
-  const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [], restartRequired };
-  for (const name of running) if (!wanted.has(name)) summary.removed.push(name);
-  for (const [name, camera] of wanted) {
-    if (!running.has(name)) summary.added.push(name);
-    else if (everyCamera || !isDeepStrictEqual(previous.get(name), camera)) summary.changed.push(name);
-    else summary.unchanged.push(name);
-  }
-  return summary;
-}
-
-/** `after`, with the restart-only settings as they were. */
-function keepRestartOnly(before: VigilConfig, after: VigilConfig): VigilConfig {
-  const merged = structuredClone(after);
-  for (const key of RESTART_ONLY) {
-    const parts = key.split('.');
-    const parent = parts.slice(0, -1).reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, merged as unknown as Record<string, unknown>);
-    parent[parts[parts.length - 1]!] = structuredClone(at(before, key));
-  }
-  return merged;
-}

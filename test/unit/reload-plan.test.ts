@@ -2,7 +2,7 @@
 // camera is built with changed; settings read only at start are reported, never applied.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { planReload } from '../../src/daemon.js';
+import { planReload } from '../../src/daemon/reload-plan.js';
 
 const cfg = (cameras: string, extra = '') =>
   parseConfig(`cameras:\n${cameras}\n${extra}`, '/etc/vigil/vigil.yaml').config;
