@@ -10,6 +10,7 @@ import { parseQuery } from '../../src/search/query-parser.js';
 import { planSearch } from '../../src/events/sqlite-search.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { closedPort } from '../harness/rtsp-process.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-api-'));
 const data = path.join(dir, 'data');
@@ -35,16 +36,15 @@ beforeAll(async () => {
       attributes: { plate: { text: '贵F12345', confidence: 0.9 } } })).id,
   ];
   store.close();
-  const file = path.join(dir, 'vigil.yaml');
-  writeFileSync(file, `data_dir: ./data
-time_zone: Asia/Shanghai
-cameras: [{ name: market-east, url: "rtsp://127.0.0.1:${await closedPort()}/x", location: market, aliases: [集市] }]
-# This file forges and guesses credentials on purpose, all from 127.0.0.1: the per-address lockout
-# (api-security.test.ts) would otherwise answer 429 to the checks that follow.
-api: { port: 0, auth_failures_per_minute: 10000 }
-bus: { publish: null }
-plates: { enabled: false }
-`);
+  const file = writeDaemonConfig(dir, {
+    cameras: [{ name: 'market-east', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'market', aliases: ['集市'] }],
+    busPort: null,
+    timeZone: 'Asia/Shanghai',
+    // This file forges and guesses credentials on purpose, all from 127.0.0.1: the per-address lockout
+    // (api-security.test.ts) would otherwise answer 429 to the checks that follow.
+    api: { auth_failures_per_minute: 10000 },
+    extra: { plates: { enabled: false } },
+  });
   daemon = await startDaemonProcess(['--config', file]);
   token = readFileSync(path.join(data, 'api-token'), 'utf8').trim();
 }, 60_000);

@@ -10,6 +10,7 @@ import { runCli, startDaemonProcess, type DaemonProcess } from '../harness/daemo
 import { burstsClip } from '../harness/media.js';
 import { startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { waitFor } from '../harness/wait.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-backup-'));
 const file = path.join(dir, 'vigil.yaml');
@@ -29,13 +30,11 @@ const eventCount = (db: string) => {
 beforeAll(async () => {
   server = await startRtspServer([{ name: 'a', file: await burstsClip(), fps: 25 }]);
   // A block moving 2 s of every 5 and motion events ending after 1 s of quiet: events keep coming.
-  writeFileSync(file, `data_dir: ./data
-cameras: [{ name: cam-a, url: "${server.url('a')}", location: market, detect: { width: 320, height: 180, fps: 5 } }]
-motion: { quiet_s: 1 }
-api: { port: 0 }
-bus: { publish: null }
-plates: { enabled: false }
-`);
+  writeDaemonConfig(dir, {
+    cameras: [{ name: 'cam-a', url: server.url('a'), location: 'market', detect: { width: 320, height: 180, fps: 5 } }],
+    busPort: null,
+    extra: { motion: { quiet_s: 1 }, plates: { enabled: false } },
+  });
   daemon = await startDaemonProcess(['--config', file]);
   await waitFor('events in the store', () => existsSync(path.join(dir, 'data', 'events.db')) && eventCount(path.join(dir, 'data', 'events.db')) > 0, 30_000);
 }, 120_000);

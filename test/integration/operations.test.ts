@@ -3,7 +3,7 @@
 // must be one a running vigil exports. A renamed metric would otherwise leave an empty panel and an
 // alert that can never fire, and nobody would notice until the day it was needed.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { sample, startDaemonProcess, type DaemonProcess } from '../harness/daemo
 import { patternClip } from '../harness/media.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { waitFor } from '../harness/wait.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 
 const run = promisify(execFile);
 const DEPLOY = path.join(PROJECT_ROOT, 'deploy');
@@ -420,17 +421,17 @@ describe('every metric and label the dashboard and the alerts name is exported b
   beforeAll(async () => {
     const clip = await patternClip(640, 360, 25, 12);
     server = await startRtspServer([{ name: 'cam1', file: clip, fps: 25 }]);
-    const file = path.join(dir, 'vigil.yaml');
-    writeFileSync(file, `data_dir: ./data
-cameras:
-  - { name: gate-north, url: "${server.url('cam1')}", location: north gate, detect: { width: 320, height: 180, fps: 5 } }
-  - { name: gate-closed, url: "rtsp://127.0.0.1:${await closedPort()}/x", location: nowhere, detect: { width: 320, height: 180, fps: 5 } }
-api: { host: 127.0.0.1, port: 0, tokens: none }
-ingest: { stall_timeout_s: 2, startup_timeout_s: 4, backoff_initial_s: 0.2, backoff_max_s: 1 }
-plates: { enabled: true }
-store: { max_disk_gb: 2 }
-bus: { publish: null }
-`);
+    const file = writeDaemonConfig(dir, {
+      cameras: [
+        { name: 'gate-north', url: server.url('cam1'), location: 'north gate', detect: { width: 320, height: 180, fps: 5 } },
+        { name: 'gate-closed', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'nowhere', detect: { width: 320, height: 180, fps: 5 } },
+      ],
+      busPort: null,
+      api: { tokens: 'none' },
+      ingest: { stall_timeout_s: 2, startup_timeout_s: 4, backoff_initial_s: 0.2, backoff_max_s: 1 },
+      store: { max_disk_gb: 2 },
+      extra: { plates: { enabled: true } },
+    });
     daemon = await startDaemonProcess(['--config', file]);
     const metrics = () => fetch(`${daemon.address}/metrics`).then((r) => r.text());
     await waitFor('gate-north up with frames, gate-closed refused and retried', async () => {

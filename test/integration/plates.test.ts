@@ -9,6 +9,7 @@ import { runCli } from '../harness/daemon-process.js';
 import { sharedFixture } from '../harness/media-paths.js';
 import { plateInFrame, renderPlate, type PlateKind } from '../harness/synthetic-plates.js';
 import type { RgbImage } from '../../src/image/image.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 
 // Measured when the reader was written: 45 of 48 exact. Fewer is a regression.
 const MEASURED_EXACT = 45;
@@ -91,20 +92,17 @@ describe('plates in the pipeline', () => {
     const { startRtspServer } = await import('../harness/rtsp-process.js');
     const { startDaemonProcess } = await import('../harness/daemon-process.js');
     const { sleep } = await import('../harness/wait.js');
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync } = await import('node:fs');
     const os = await import('node:os');
     const Database = (await import('better-sqlite3')).default;
     const clip = await slidingPhotoClip(sharedFixture('plates/fx_001_easypr.jpg'));
     const server = await startRtspServer([{ name: 'gate', file: clip, fps: 25 }]);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-plates-'));
-    const file = path.join(dir, 'vigil.yaml');
-    writeFileSync(file, `data_dir: ./data
-cameras:
-  - { name: checkpoint, url: "${server.url('gate')}", location: north checkpoint, detect: { width: 1280, height: 720, fps: 5 } }
-api: { port: 0 }
-bus: { publish: null }
-store: { flush_ms: 50 }
-`);
+    const file = writeDaemonConfig(dir, {
+      cameras: [{ name: 'checkpoint', url: server.url('gate'), location: 'north checkpoint', detect: { width: 1280, height: 720, fps: 5 } }],
+      busPort: null,
+      store: { flush_ms: 50 },
+    });
     const daemon = await startDaemonProcess(['--config', file]);
     try {
       await sleep(14_000);
