@@ -2,10 +2,8 @@
 // way into its live view.
 import { api, type CameraRow } from './api.js';
 import { h, replace } from './dom.js';
-import { clock } from './format.js';
+import { clock, minutesSince } from './format.js';
 import { placeName, t } from './i18n.js';
-
-const minutesSince = (iso: string, now: string) => Math.max(1, Math.round((Date.parse(now) - Date.parse(iso)) / 60_000));
 
 const REFRESH_MS = 5000;
 

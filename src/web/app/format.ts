@@ -32,6 +32,11 @@ export function duration(fromIso: string, toIso: string): string {
   return m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
+/** Whole minutes from `sinceIso` to `nowIso` (both the box's clock), at least 1: how long a camera has been quiet. */
+export function minutesSince(sinceIso: string, nowIso: string): number {
+  return Math.max(1, Math.round((Date.parse(nowIso) - Date.parse(sinceIso)) / 60_000));
+}
+
 export function percent(p: number): string {
   return `${Math.round(p * 100)}%`;
 }

@@ -2,7 +2,7 @@
 // matching events as a grid of snapshots in the order the API ranks them.
 import { api, snapshotUrl, type BoxInfo, type ColourName, type CameraRow, type EventJson, type SearchFilter, type SearchHit, type SearchResult, type Suggestion } from './api.js';
 import { h, replace } from './dom.js';
-import { clock, day, fromLocalInput, shortClock, toLocalInput } from './format.js';
+import { clock, day, fromLocalInput, minutesSince, shortClock, toLocalInput } from './format.js';
 import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
 
 export interface SearchState {
@@ -181,8 +181,7 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
     const asked = filter?.places ?? [];
     const concerned = (c: CameraRow) => asked.length === 0 || asked.some((p) => (p.kind === 'camera' && p.name === c.name) || (p.kind === 'location' && p.name === c.location) || (p.kind === 'zone' && p.camera === c.name));
     for (const c of cameras.filter((x) => x.quiet_since && concerned(x))) {
-      const minutes = Math.max(1, Math.round((Date.parse(now) - Date.parse(c.quiet_since!)) / 60_000));
-      help.append(h('p', { class: 'warning', role: 'note' }, t('quietCamera', { camera: c.name, minutes })));
+      help.append(h('p', { class: 'warning', role: 'note' }, t('quietCamera', { camera: c.name, minutes: minutesSince(c.quiet_since!, now) })));
     }
   };
 
