@@ -48,25 +48,27 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     const zone = deps.timeZone();
     const midnight = localInstant(localDate(now, zone), 0, zone);
     const today = deps.store.countByCamera(midnight.getTime());
-    const lastObject = deps.store.lastObjectByCamera();
     return {
       now: now.toISOString(),
       time_zone: deps.timeZone(),
       live: deps.live,
-      cameras: deps.cameras().map((c) => ({
-        name: c.name,
-        location: c.location,
-        state: c.state,
-        fps: Math.round(c.fps * 10) / 10,
-        last_frame_age_s: c.lastFrameAgeS === null ? null : Math.round(c.lastFrameAgeS * 10) / 10,
-        restarts: c.restarts,
-        last_error: c.lastError,
-        events_today: today.get(c.name) ?? 0,
-        last_object_at: lastObject.has(c.name) ? new Date(lastObject.get(c.name)!).toISOString() : null,
-        // Up and streaming, yet no person or vehicle for a long time: the officer should know before trusting
-        // an empty search (a view from straight above, a lens fogged up, a threshold too strict).
-        quiet_since: quietSince(c, lastObject.get(c.name), now.getTime(), deps.quietAfterMinutes()),
-      })),
+      cameras: deps.cameras().map((c) => {
+        const lastObject = deps.store.lastObjectAt(c.name);
+        return {
+          name: c.name,
+          location: c.location,
+          state: c.state,
+          fps: Math.round(c.fps * 10) / 10,
+          last_frame_age_s: c.lastFrameAgeS === null ? null : Math.round(c.lastFrameAgeS * 10) / 10,
+          restarts: c.restarts,
+          last_error: c.lastError,
+          events_today: today.get(c.name) ?? 0,
+          last_object_at: lastObject === undefined ? null : new Date(lastObject).toISOString(),
+          // Up and streaming, yet no person or vehicle for a long time: the officer should know before trusting
+          // an empty search (a view from straight above, a lens fogged up, a threshold too strict).
+          quiet_since: quietSince(c, lastObject, now.getTime(), deps.quietAfterMinutes()),
+        };
+      }),
     };
   });
 }

@@ -10,8 +10,8 @@ export interface EventQueries {
   searchEvents(filter: SearchFilter, options: SearchPageOptions): SearchPage<StoredEvent>;
   /** Events per camera since `sinceMs`. */
   countByCamera(sinceMs: number): Map<string, number>;
-  /** Each camera's latest object event (its start, ms). */
-  lastObjectByCamera(): Map<string, number>;
+  /** The camera's latest object event (its start, ms), if it has one. */
+  lastObjectAt(camera: string): number | undefined;
 }
 
 export class InvalidCursorError extends Error {

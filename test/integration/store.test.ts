@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { EventStore, SCHEMA_VERSION, type StoredEvent } from '../../src/events/store.js';
+import { EventStore, LAST_OBJECT_SQL, SCHEMA_VERSION, type StoredEvent } from '../../src/events/store.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'vigil-store-'));
 const base = { kind: 'object' as const, camera: 'gate', location: 'north gate' };
@@ -69,6 +69,23 @@ describe('EventStore', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => EventStore.open(dir)).toThrow(/schema version .* is newer than this vigil knows/);
+  });
+
+  it('finds a camera\'s latest object event on the (camera, start) index, past newer motion events', async () => {
+    const store = EventStore.open(tmp(), { flushMs: 1 });
+    await store.insert({ ...base, camera: 'gate', kind: 'object', label: 'car', start: 1000 });
+    await store.insert({ ...base, camera: 'gate', kind: 'object', label: 'person', start: 2000 });
+    await store.insert({ ...base, camera: 'gate', kind: 'motion', start: 3000 });
+    await store.insert({ ...base, camera: 'yard', kind: 'object', label: 'car', start: 5000 });
+    expect(store.lastObjectAt('gate')).toBe(2000);
+    expect(store.lastObjectAt('yard')).toBe(5000);
+    expect(store.lastObjectAt('nowhere')).toBeUndefined();
+    const db = new Database(store.file, { readonly: true });
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${LAST_OBJECT_SQL}`).all('gate') as Array<{ detail: string }>)
+      .map((r) => r.detail).join('; ');
+    expect(plan).toMatch(/USING INDEX events_camera_start/);
+    db.close();
+    store.close();
   });
 
   it('answers searches through indexes, not scans', () => {
