@@ -6,8 +6,9 @@ import path from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { describe, expect, it } from 'vitest';
 import { curvePublicKeyOf, isZ85Key, z85DecodeKey, z85EncodeKey } from '../../src/config/z85.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { BusSchema, isLoopbackEndpoint } from '../../src/config/schema.js';
+import { configProblems } from '../harness/config-refusal.js';
 
 const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vigil-bus-config-')), 'vigil.yaml');
 const server = curveKeyPair();
@@ -19,15 +20,7 @@ cameras: [{ name: market-east, url: "rtsp://10.0.0.5/stream2", location: market 
 bus: ${bus}
 `;
 
-function problems(text: string): Array<{ path: string; message: string }> {
-  try {
-    parseConfig(text, file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = (text: string) => configProblems(text, file);
 
 describe('bus.publish and bus.curve', () => {
   it('defaults to loopback without CURVE', () => {

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, MAX_CONFIG_BYTES, parseConfig } from '../../src/config/load.js';
 import { runCli } from '../harness/daemon-process.js';
+import { configRefusal as refusal } from '../harness/config-refusal.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-hostile-'));
 const CAMERA = 'cameras: [{ name: a, url: "rtsp://127.0.0.1:1/x", location: yard }]\n';
@@ -15,17 +16,6 @@ function write(name: string, content: string | Buffer): string {
   const file = path.join(dir, name);
   writeFileSync(file, content);
   return file;
-}
-
-/** The ConfigError loading `file` throws (anything else fails the test). */
-function refusal(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    expect(err, String((err as Error).stack)).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected the config to be refused');
 }
 
 const ALIAS_BOMB = `a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]

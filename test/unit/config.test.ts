@@ -2,21 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../harness/config-refusal.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-config-'));
 const file = path.join(dir, 'vigil.yaml');
 writeFileSync(path.join(dir, 'clip.mp4'), 'not really a video, but it exists');
 
-function problems(yaml: string): Array<{ path: string; message: string }> {
-  try {
-    parseConfig(yaml, file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = (yaml: string) => configProblems(yaml, file);
 
 const GOOD = `
 data_dir: ./data
