@@ -69,7 +69,7 @@ export function webAssets(root = PROJECT_ROOT): { assets: Map<string, Asset>; cs
   add('/static/vendor/jsmpeg.min.js', jsmpeg);
   // Browsers ask for /favicon.ico whatever the page links: the same icon, instead of a 404 in the console.
   assets.set('/favicon.ico', assets.get('/static/favicon.svg')!);
-  return { assets, csp: csp(injectedStyleHashes(readFileSync(jsmpeg, 'utf8'))) };
+  return { assets, csp: csp(injectedStyleHashes(assets.get('/static/vendor/jsmpeg.min.js')!.body.toString('utf8'))) };
 }
 
 export function registerWebRoutes(app: FastifyInstance, { assets, csp } = webAssets()): void {
