@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../version.js';
 import { BUILTIN_MODELS, type BuiltinModel } from './catalog.js';
-import { MODELS_DIR, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { MODELS_DIR, readManifest } from './manifest.js';
 import { convertGraph } from './tf-to-onnx.js';
 import { loadTfjsGraph } from './tfjs-graph.js';
 
