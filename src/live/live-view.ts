@@ -16,15 +16,13 @@
 // JSMpeg's WSSource hands every message, text included, to its MPEG-TS demuxer, and the first message of a
 // connection also fires its "established" hook, so a status frame would hide the player's loading state
 // before any picture arrived.
-import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type Mpeg1MuxerClass from 'node-rtsp-stream/mpeg1muxer';
 import { redactCredentials } from '../config/redact.js';
 import { isStreamUrl, type CameraConfig } from '../config/schema.js';
-import { Backoff } from '../ingest/backoff.js';
-import { classifyFfmpegLine, LineSplitter } from '../ingest/ffmpeg-errors.js';
+import { SupervisedFfmpeg, type SupervisionTiming } from '../ingest/supervised-ffmpeg.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
 
 const Mpeg1Muxer = createRequire(import.meta.url)('node-rtsp-stream/mpeg1muxer') as typeof Mpeg1MuxerClass;
@@ -60,17 +58,8 @@ export interface LiveStatus {
   error?: string;
 }
 
-export interface LiveTiming {
-  /** A transcoder that has produced output and then nothing for this long is restarted. */
-  stallMs: number;
-  /** A transcoder with no output this long after its start is restarted: longer than ffmpeg's UDP timeout. */
-  startupMs: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** Output for this long resets the back-off. */
-  stableAfterMs: number;
-  /** SIGTERM, then SIGKILL after this long (ffmpeg can hang inside a network read). */
-  killGraceMs: number;
+/** The transcoder's supervision (its startupMs must be longer than ffmpeg's UDP timeout), and the viewers'. */
+export interface LiveTiming extends SupervisionTiming {
   /** A viewer with more than this waiting in its socket gets no more chunks until it drains. */
   maxBufferedBytes: number;
   /** A viewer that has not drained below maxBufferedBytes for this long is disconnected. */
@@ -127,22 +116,6 @@ interface Viewer {
   skipped: number;
   /** performance.now() since which the viewer's socket has been over the buffer limit. */
   slowSince: number | undefined;
-}
-
-interface Run {
-  child: ChildProcess;
-  url: string;
-  startedAt: number;
-  firstByteAt: number | undefined;
-  lastByteAt: number;
-  /** Bytes delivered so far: where the next chunk starts in the run's transport stream. */
-  bytes: number;
-  stallError?: string;
-  spawnError?: string;
-  /** The last failure ffmpeg reported that vigil recognises, as advice. */
-  error?: string;
-  lastLine?: string;
-  exited: Promise<void>;
 }
 
 export class LiveView {
@@ -221,14 +194,13 @@ export class LiveView {
 class CameraFeed {
   private readonly viewers = new Set<Viewer>();
   private readonly log: Logger;
-  private readonly backoff: Backoff;
-  private run: Run | undefined;
+  private readonly transcoder: SupervisedFfmpeg;
   private state: Exclude<LiveState, 'idle'> = 'connecting';
   private error: string | undefined;
   private restarts = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  private closing = false;
+  /** Bytes delivered by the current run: where its next chunk starts in its transport stream. */
+  private runBytes = 0;
+  private viewerCheck: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -238,11 +210,42 @@ class CameraFeed {
     private readonly onEmpty: (feed: CameraFeed) => void,
   ) {
     this.log = options.logger.child({ component: 'live', camera: name });
-    this.backoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
+    let url = '';
+    this.transcoder = new SupervisedFfmpeg(options.ffmpegPath, timing, {
+      spawn: () => {
+        const camera = this.lookup();
+        if (!camera || !camera.enabled) {
+          this.endForConfig(camera);
+          return undefined;
+        }
+        url = camera.url;
+        return this.spawn(camera);
+      },
+      output: (chunk) => this.onData(chunk),
+      firstOutput: (connectS) => {
+        if (this.state !== 'playing') this.log.info({ connect_s: round(connectS) }, 'live view playing');
+        this.state = 'playing';
+        this.error = undefined;
+      },
+      stderr: (line) => this.log.warn({ pid: this.transcoder.pid, ffmpeg: line }, `live view ffmpeg: ${line}`),
+      ended: (exit) => {
+        if (isStreamUrl(url) || exit.code !== 0 || !exit.hadOutput || exit.stalled) return undefined;
+        // The file ended: play it again, as ingest loops it. Not faster than once a second, so a clip of a
+        // few frames cannot spin ffmpeg.
+        this.log.debug('live view file ended; playing it again');
+        return Math.max(0, 1000 - exit.ranMs);
+      },
+      failed: (exit, retryInMs) => {
+        this.error = exit.failure.message;
+        this.state = 'retrying';
+        this.log.warn({ exit_code: exit.code, signal: exit.signal, retry_in_s: round(retryInMs / 1000) }, `live view retrying: ${this.error}`);
+      },
+      restarting: () => this.restarts++,
+    });
   }
 
   get pid(): number | undefined {
-    return this.run?.child.pid;
+    return this.transcoder.pid;
   }
 
   get viewerCount(): number {
@@ -267,24 +270,20 @@ class CameraFeed {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'live viewer connection failed'));
     this.options.metrics?.liveViewers.set({ camera: this.name }, this.viewers.size);
     this.log.info({ viewers: this.viewers.size }, 'live viewer joined');
-    if (this.viewers.size === 1 && !this.run && !this.restartTimer) {
-      this.watchdog = setInterval(() => this.check(), Math.min(1000, this.timing.stallMs / 4));
-      this.watchdog.unref();
-      this.launch();
+    if (this.viewers.size === 1 && !this.transcoder.running) {
+      this.viewerCheck = setInterval(() => this.dropSlowViewers(), 1000);
+      this.viewerCheck.unref();
+      this.transcoder.start();
     }
   }
 
   /** Closes the viewers still here and stops the transcoder; resolves when its ffmpeg has exited. */
   close(code: number, reason: string): Promise<void> {
-    this.closing = true;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    clearInterval(this.watchdog);
+    clearInterval(this.viewerCheck);
     for (const viewer of this.viewers) viewer.socket.close(code, reason);
     this.viewers.clear();
     this.options.metrics?.liveViewers.set({ camera: this.name }, 0);
-    const run = this.run;
-    return run ? this.kill(run) : Promise.resolve();
+    return this.transcoder.stop();
   }
 
   private remove(viewer: Viewer): void {
@@ -294,19 +293,7 @@ class CameraFeed {
     if (this.viewers.size === 0) this.onEmpty(this);
   }
 
-  private launch(): void {
-    this.restartTimer = undefined;
-    const camera = this.lookup();
-    // The config changed under a running view.
-    if (!camera || !camera.enabled) {
-      const [code, reason] = camera
-        ? [LIVE_CLOSE.disabledCamera, `camera ${this.name} is disabled`]
-        : [LIVE_CLOSE.unknownCamera, `unknown camera: ${this.name}`];
-      this.log.info('live view ended: the camera was removed or disabled');
-      for (const viewer of this.viewers) viewer.socket.close(code, closeReason(reason));
-      return;
-    }
-
+  private spawn(camera: CameraConfig) {
     const muxer = new Mpeg1Muxer({
       url: camera.url,
       ffmpegPath: this.options.ffmpegPath,
@@ -316,54 +303,26 @@ class CameraFeed {
     // The muxer's only 'exit' listener prints "RTSP stream exited with error" to the console on exit code
     // 1; vigil reports exits itself, with the camera's name and why.
     for (const listener of child.listeners('exit')) child.removeListener('exit', listener as (...args: unknown[]) => void);
-
-    let resolveExited!: () => void;
-    const now = performance.now();
-    const run: Run = {
-      child,
-      url: camera.url,
-      startedAt: now,
-      firstByteAt: undefined,
-      lastByteAt: now,
-      bytes: 0,
-      exited: new Promise((resolve) => (resolveExited = resolve)),
-    };
-    this.run = run;
+    this.runBytes = 0;
     for (const viewer of this.viewers) viewer.aligned = false;
     this.options.metrics?.liveTranscoderStarts.inc({ camera: this.name });
-
-    const lines = new LineSplitter((line) => this.onStderrLine(run, line));
-    muxer.on('mpeg1data', (chunk: Buffer) => this.onData(run, chunk));
-    muxer.on('ffmpegStderr', (chunk: Buffer) => lines.push(chunk));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      run.spawnError = `cannot start ffmpeg at ${this.options.ffmpegPath} (${err.code ?? err.message})`;
-    });
-    // 'close' comes after stdout has drained, and also after a failed spawn (which has no 'exit').
-    child.on('close', (code, signal) => {
-      lines.flush();
-      resolveExited();
-      this.onClose(run, code, signal);
-    });
     this.log.debug({ pid: child.pid, url: redactCredentials(camera.url) }, 'live transcoder started');
+    return child;
   }
 
-  private onData(run: Run, chunk: Buffer): void {
-    if (run !== this.run) return;
+  /** The config changed under a running view: the camera was removed or disabled. */
+  private endForConfig(camera: CameraConfig | undefined): void {
+    const [code, reason] = camera
+      ? [LIVE_CLOSE.disabledCamera, `camera ${this.name} is disabled`]
+      : [LIVE_CLOSE.unknownCamera, `unknown camera: ${this.name}`];
+    this.log.info('live view ended: the camera was removed or disabled');
+    for (const viewer of this.viewers) viewer.socket.close(code, closeReason(reason));
+  }
+
+  private onData(chunk: Buffer): void {
     const now = performance.now();
-    const offset = run.bytes;
-    run.bytes += chunk.length;
-    run.lastByteAt = now;
-    if (run.firstByteAt === undefined) {
-      run.firstByteAt = now;
-      // Complaints before the video (a camera refusing UDP with 461) did not stop it: not why it may fail later.
-      delete run.error;
-      delete run.lastLine;
-      if (this.state !== 'playing') {
-        this.log.info({ connect_s: round((now - run.startedAt) / 1000) }, 'live view playing');
-      }
-      this.state = 'playing';
-      this.error = undefined;
-    }
+    const offset = this.runBytes;
+    this.runBytes += chunk.length;
     for (const viewer of this.viewers) {
       const { socket } = viewer;
       if (socket.readyState !== socket.OPEN) continue;
@@ -388,55 +347,8 @@ class CameraFeed {
     }
   }
 
-  private onStderrLine(run: Run, line: string): void {
-    const text = redactCredentials(line.trim());
-    const error = classifyFfmpegLine(line);
-    if (error) run.error = error.message;
-    run.lastLine = text;
-    this.log.warn({ pid: run.child.pid, ffmpeg: text }, `live view ffmpeg: ${text}`);
-  }
-
-  private onClose(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
-    if (run !== this.run) return;
-    this.run = undefined;
-    if (this.closing) return;
+  private dropSlowViewers(): void {
     const now = performance.now();
-    if (run.firstByteAt !== undefined && now - run.firstByteAt >= this.timing.stableAfterMs) this.backoff.reset();
-
-    let delayMs: number;
-    if (!isStreamUrl(run.url) && code === 0 && run.firstByteAt !== undefined && !run.stallError) {
-      // The file ended: play it again, as ingest loops it. Not faster than once a second, so a
-      // clip of a few frames cannot spin ffmpeg.
-      delayMs = Math.max(0, 1000 - (now - run.startedAt));
-      this.log.debug('live view file ended; playing it again');
-    } else {
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      // ffmpeg exits 0 without a word when an RTSP server goes away.
-      this.error = run.stallError ?? run.spawnError ?? run.error ?? `the stream ended (ffmpeg ${how})${run.lastLine ? `: ${run.lastLine}` : ''}`;
-      this.state = 'retrying';
-      delayMs = this.backoff.next();
-      this.log.warn({ exit_code: code, signal, retry_in_s: round(delayMs / 1000) }, `live view retrying: ${this.error}`);
-    }
-    this.restartTimer = setTimeout(() => {
-      if (this.state === 'retrying') this.restarts++;
-      this.launch();
-    }, delayMs);
-  }
-
-  private check(): void {
-    const now = performance.now();
-    const run = this.run;
-    if (run && !run.stallError && !this.closing) {
-      const started = run.firstByteAt !== undefined;
-      const limitMs = started ? this.timing.stallMs : this.timing.startupMs;
-      const sinceMs = now - (started ? run.lastByteAt : run.startedAt);
-      if (sinceMs >= limitMs) {
-        run.stallError = started
-          ? `no video for ${round(sinceMs / 1000)} s: the camera or the network hung; restarting ffmpeg`
-          : `no video within ${round(sinceMs / 1000)} s of starting ffmpeg: the camera is not sending video; restarting ffmpeg`;
-        void this.kill(run);
-      }
-    }
     for (const viewer of this.viewers) {
       if (viewer.slowSince !== undefined && now - viewer.slowSince >= this.timing.slowViewerMs) {
         this.log.info({ skipped_chunks: viewer.skipped }, 'live viewer disconnected: its connection has not kept up');
@@ -444,16 +356,6 @@ class CameraFeed {
         viewer.socket.terminate();
       }
     }
-  }
-
-  private kill(run: Run): Promise<void> {
-    const { child } = run;
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.timing.killGraceMs);
-      void run.exited.then(() => clearTimeout(timer));
-    }
-    return run.exited;
   }
 }
 
