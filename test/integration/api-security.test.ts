@@ -17,6 +17,7 @@ import { LiveView } from '../../src/live/live-view.js';
 import { VigilMetrics } from '../../src/metrics/metrics.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { SearchService } from '../../src/search/search-service.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { memoryLogger } from '../harness/memory-logger.js';
 import { closedPort } from '../harness/rtsp-process.js';
@@ -35,20 +36,21 @@ let port: number;
 let cameraPort: number;
 let ids: { intact: number; symlinked: number; edited: number; missing: number; outside: number };
 
-const config = (tokens: Array<[string, string]>) => `data_dir: ./data
-time_zone: Asia/Shanghai
-cameras: [{ name: market-east, url: "rtsp://127.0.0.1:${cameraPort}/x", location: market }]
-api:
-  port: 0
-  tokens: [${tokens.map(([name, token]) => `{ name: ${name}, token: ${token} }`).join(', ')}]
-  allowed_hosts: [vigil.station.test]
-  max_connections_per_client: 40
-  request_timeout_s: 3
-  auth_failures_per_minute: 5
-audit: { max_file_mb: 0.01, retention_days: 1 }
-bus: { publish: null }
-plates: { enabled: false }
-`;
+/** The daemon's config with these API tokens (the test rewrites it to revoke one). */
+const writeConfig = (tokens: Array<[string, string]>) =>
+  writeDaemonConfig(dir, {
+    timeZone: 'Asia/Shanghai',
+    busPort: null,
+    cameras: [{ name: 'market-east', url: `rtsp://127.0.0.1:${cameraPort}/x`, location: 'market' }],
+    api: {
+      tokens: tokens.map(([name, token]) => ({ name, token })),
+      allowed_hosts: ['vigil.station.test'],
+      max_connections_per_client: 40,
+      request_timeout_s: 3,
+      auth_failures_per_minute: 5,
+    },
+    extra: { audit: { max_file_mb: 0.01, retention_days: 1 }, plates: { enabled: false } },
+  });
 
 beforeAll(async () => {
   cameraPort = await closedPort();
@@ -78,7 +80,7 @@ beforeAll(async () => {
   // As an older vigil, or a shell's umask, left them: the daemon must close them up.
   chmodSync(data, 0o755);
   chmodSync(path.join(data, 'events.db'), 0o644);
-  writeFileSync(configFile, config([['alice', ALICE], ['bob', BOB]]));
+  writeConfig([['alice', ALICE], ['bob', BOB]]);
   // Started under umask 000: whatever vigil creates must still be private.
   daemon = await startDaemonProcess(['--config', configFile], {}, { umask: 0 });
   port = Number(new URL(daemon.address).port);
@@ -359,7 +361,7 @@ describe('credentials', () => {
     const bob = watch(bobCookie);
     const alice = watch(aliceCookie);
     await Promise.all([bob.opened, alice.opened]);
-    writeFileSync(configFile, config([['alice', ALICE]]));
+    writeConfig([['alice', ALICE]]);
     const t = Date.now();
     daemon.child.kill('SIGHUP');
     const closed = await bob.closed;

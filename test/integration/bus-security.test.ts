@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus, MEMORY_BUDGET_BYTES } from '../../src/bus/event-bus.js';
 import { subscriptionCanMatch } from '../../src/bus/topics.js';
 import type { StoredEvent } from '../../src/events/store.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { runCli, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { childProcesses, procInfo, procStatus } from '../harness/proc.js';
 import { closedPort } from '../harness/rtsp-process.js';
@@ -152,14 +153,12 @@ describe('a daemon\'s bus against a raw ZMTP peer', () => {
 
   beforeAll(async () => {
     busPort = await closedPort();
-    const file = path.join(dir, 'vigil.yaml');
-    writeFileSync(file, `data_dir: ./data
-time_zone: Asia/Shanghai
-cameras: [{ name: market-east, url: "rtsp://127.0.0.1:${await closedPort()}/x", location: market }]
-api: { port: 0 }
-bus: { publish: "tcp://127.0.0.1:${busPort}" }
-plates: { enabled: false }
-`);
+    const file = writeDaemonConfig(dir, {
+      timeZone: 'Asia/Shanghai',
+      cameras: [{ name: 'market-east', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'market' }],
+      busPort,
+      extra: { plates: { enabled: false } },
+    });
     daemon = await startDaemonProcess(['--config', file]);
     expect(procInfo(daemon.child.pid!)?.comm, 'the pid measured is node, not the launcher\'s shell').toBe('node');
     await waitFor('the bus process', () => busProcess(), 15_000);

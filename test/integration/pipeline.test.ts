@@ -1,11 +1,12 @@
 // End to end: real street video through the loopback RTSP server into the daemon; events land in SQLite
 // with their snapshots and reach a ZeroMQ subscriber, in order, and survive kill -9.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/events/store.js';
+import { DETECT_640x360_5FPS, writeDaemonConfig, type TestCamera } from '../harness/daemon-config.js';
 import { sample, startDaemonProcess } from '../harness/daemon-process.js';
 import { subscribeBus as subscribe } from '../harness/event-bus-subscriber.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
@@ -21,25 +22,18 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => server?.stop());
 
-function config(dir: string, busPort: number, cameras: string): string {
-  const file = path.join(dir, 'vigil.yaml');
-  writeFileSync(file, `data_dir: ./data
-cameras:
-${cameras}
-api: { host: 127.0.0.1, port: 0 }
-bus: { publish: tcp://127.0.0.1:${busPort} }
-store: { flush_ms: 50 }
-`);
-  return file;
+function config(dir: string, busPort: number, cameras: TestCamera[]): string {
+  return writeDaemonConfig(dir, { cameras, busPort, store: { flush_ms: 50 } });
 }
 
 describe('the pipeline on real street video', () => {
   it('turns two cameras of footage into person, vehicle and motion events with snapshots, published in order', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-'));
     const busPort = await closedPort();
-    const file = config(dir, busPort, `  - { name: campus, url: "${server.url('campus')}", location: campus, detect: { width: 640, height: 360, fps: 5 },
-      zones: [{ name: lawn, aliases: [草坪], polygon: [[0, 0.55], [1, 0.55], [1, 1], [0, 1]] }] }
-  - { name: lot, url: "${server.url('lot')}", location: parking lot, detect: { width: 640, height: 360, fps: 5, score_threshold: 0.17 } }`);
+    const file = config(dir, busPort, [
+      { name: 'campus', url: server.url('campus'), zones: [{ name: 'lawn', aliases: ['草坪'], polygon: [[0, 0.55], [1, 0.55], [1, 1], [0, 1]] }] },
+      { name: 'lot', url: server.url('lot'), location: 'parking lot', detect: { ...DETECT_640x360_5FPS, score_threshold: 0.17 } },
+    ]);
     const bus = await subscribe(`tcp://127.0.0.1:${busPort}`);
     const daemon = await startDaemonProcess(['--config', file]);
     let metrics = '';
@@ -118,7 +112,7 @@ describe('the pipeline on real street video', () => {
     for (const killAfterMs of [9_000, 13_500]) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-kill-'));
       const busPort = await closedPort();
-      const cams = ['a', 'b', 'c'].map((n) => `  - { name: walk-${n}, url: "${server.url('campus')}", location: campus ${n}, detect: { width: 640, height: 360, fps: 5 } }`).join('\n');
+      const cams = ['a', 'b', 'c'].map((n) => ({ name: `walk-${n}`, url: server.url('campus'), location: `campus ${n}` }));
       const bus = await subscribe(`tcp://127.0.0.1:${busPort}`);
       const daemon = await startDaemonProcess(['--config', config(dir, busPort, cams)]);
       await sleep(killAfterMs);

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore, type SnapshotRef } from '../../src/events/store.js';
 import { artifact, launchChromium } from '../harness/browser.js';
+import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { debianMedia } from '../harness/media-paths.js';
 import { childProcesses, isAlive } from '../harness/proc.js';
@@ -77,22 +78,20 @@ beforeAll(async () => {
 
   const clip = await testsrcClip(640, 360, 25, 10);
   rtsp = await startRtspServer([{ name: 'market', file: clip, fps: 25 }]);
-  const file = path.join(dir, 'vigil.yaml');
   // The live camera's whole picture is masked for motion: the daemon ingests it but adds no events, so the
   // store holds exactly the events above.
-  writeFileSync(file, `data_dir: ./data
-time_zone: ${TZ}
-cameras:
-  - { name: market-east, url: "${rtsp.url('market')}", location: market, aliases: [集市], location_names: { zh: 集市 },
-      zones: [{ name: north gate, names: { zh: 北门 }, polygon: [[0,0],[1,0],[1,1]] }],
-      motion_mask: [[[0,0],[1,0],[1,1],[0,1]]], detect: { width: 320, height: 180, fps: 2 } }
-  - { name: school-gate, url: "rtsp://127.0.0.1:${await closedPort()}/x", location: school gate, aliases: [学校, 校门] }
-api: { port: 0 }
-bus: { publish: null }
-plates: { enabled: false }
-# market-east streams a masked picture: after 6 s up without an object it counts as quiet.
-search: { quiet_camera_minutes: 0.1 }
-`);
+  const file = writeDaemonConfig(dir, {
+    timeZone: TZ,
+    busPort: null,
+    cameras: [
+      { name: 'market-east', url: rtsp.url('market'), location: 'market', aliases: ['集市'], location_names: { zh: '集市' },
+        zones: [{ name: 'north gate', names: { zh: '北门' }, polygon: [[0, 0], [1, 0], [1, 1]] }],
+        motion_mask: [[[0, 0], [1, 0], [1, 1], [0, 1]]], detect: { width: 320, height: 180, fps: 2 } },
+      { name: 'school-gate', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'school gate', aliases: ['学校', '校门'] },
+    ],
+    // market-east streams a masked picture: after 6 s up without an object it counts as quiet.
+    extra: { plates: { enabled: false }, search: { quiet_camera_minutes: 0.1 } },
+  });
   daemon = await startDaemonProcess(['--config', file]);
   token = readFileSync(path.join(data, 'api-token'), 'utf8').trim();
   browser = await launchChromium();
