@@ -74,7 +74,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     if (config.bus.publish) {
       bus = await EventBus.bind(config.bus.publish, logger, { curve: config.bus.curve, cameras: config.cameras.map((c) => c.name), observer: metrics.bus });
     }
-    detector = await Detector.create(config.detector);
+    detector = await Detector.create(config.detector, { cameras: config.cameras.filter((c) => c.enabled).length });
     if (config.plates.enabled) plates = await PlateService.start(config.plates.threads);
   } catch (err) {
     await Promise.all([bus?.close(), detector?.close()]);
@@ -85,10 +85,12 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   store.onCommit((events) => bus?.publish(events));
   const interrupted = await store.closeInterrupted();
   if (interrupted > 0) logger.warn({ events: interrupted }, `closed ${interrupted} events the last run left open (it did not stop cleanly)`);
-  logger.info({ model: detector.model.id, workers: config.detector.workers, threads: config.detector.threads, bus: config.bus.publish }, 'detector ready');
-  const scheduler = new DetectionScheduler(detector, config.detector.workers, config.detector.iou_threshold, {
+  const { workers, threads, reason } = detector.sizing;
+  logger.info({ model: detector.model.id, workers, threads, sizing: reason, pack_regions: config.detector.pack_regions, bus: config.bus.publish }, 'detector ready');
+  const scheduler = new DetectionScheduler(detector, workers, {
     dropped: (camera) => metrics.dropped(camera, 'detector_busy'),
-    inference: (seconds) => metrics.inference(seconds),
+    inference: (seconds, inferences) => metrics.inference(seconds, inferences),
+    served: (camera, sinceLastS) => metrics.detected(camera, sinceLastS),
   });
   let current = config;
   const units = new CameraUnits({ ffmpeg, store, snapshots, scheduler, plates, metrics, logger });

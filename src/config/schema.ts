@@ -1,6 +1,7 @@
 // The configuration schema. Key names are a contract (other tools write these files), and every field
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
+import { BUILTIN_MODEL_IDS } from '../models/catalog.js';
 import { DEFAULT_CLASSES } from '../vocabulary/labels.js';
 import { MODEL_FORMATS } from '../vocabulary/model-formats.js';
 import { curvePublicKeyOf, isZ85Key } from './z85.js';
@@ -96,17 +97,21 @@ export const CustomModelSchema = z
 
 export const DetectorSchema = z
   .strictObject({
-    model: z.union([z.enum(['nanodet-416', 'centernet-512']), CustomModelSchema]).default('nanodet-416')
+    model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-416')
       .describe('nanodet-416 (fast), centernet-512 (better on small objects), or { path, format, input, ... }'),
-    threads: z.number().int().min(1).max(16).default(1).describe('intra-op threads per inference session'),
-    workers: z.number().int().min(1).max(16).default(1).describe('inference worker threads, each with its own session'),
+    threads: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
+      .describe('intra-op threads per inference session; auto: see the README\'s sizing section'),
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
+      .describe('inference worker threads, each with its own session; auto: see the README\'s sizing section'),
+    pack_regions: z.boolean().default(true)
+      .describe('run the 2-4 regions of one frame as tiles of a single inference instead of one inference each'),
     score_threshold: z.number().min(0.01).max(1).default(0.35).describe('lowest score a detection may have (0..1)'),
     iou_threshold: z.number().min(0.05).max(1).default(0.5).describe('overlap above which the weaker of two boxes is dropped'),
     max_detections: z.number().int().min(1).max(1000).default(100).describe('most detections per image'),
     classes: z.array(z.string().min(1)).min(1).default([...DEFAULT_CLASSES])
       .describe('labels to keep, from the model\'s label list'),
   })
-  .describe('the object detector: { model, threads, workers, score_threshold, iou_threshold, max_detections, classes }');
+  .describe('the object detector: { model, threads, workers, pack_regions, score_threshold, iou_threshold, max_detections, classes }');
 
 export const DETECTOR_DEFAULTS = DetectorSchema.parse({});
 

@@ -3,12 +3,13 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ResolvedModel } from './model.js';
-import { decodeOutputs, finishDetections, type DecodeOptions, type RawOutput } from './postprocess.js';
-import { preprocess } from './preprocess.js';
+import { nms, type Detection } from './nms.js';
+import { decodeOutputs, finishDetections, finishTiledDetections, type DecodeOptions, type RawOutput } from './postprocess.js';
+import { fillNeutral, preprocess, tileLayout } from './preprocess.js';
 import { type Image } from '../image/image.js';
 import { type Rect } from '../image/geometry.js';
 import { workerInit } from '../workers/worker-heap.js';
-import type { DetectRequest, DetectResponse, WorkerInit } from './worker-protocol.js';
+import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
 
 const init = workerInit<WorkerInit>();
 const model: ResolvedModel = init.model;
@@ -39,25 +40,46 @@ parentPort!.on('message', (request: DetectRequest) => {
 });
 
 async function handle(request: DetectRequest): Promise<DetectResponse> {
-  const t0 = performance.now();
   const image = { ...request.image, data: new Uint8Array(request.buffer, request.byteOffset, request.byteLength) } as Image;
-  const region: Rect = request.region ?? { x: 0, y: 0, width: image.width, height: image.height };
-  const transform = preprocess(image, model, input, region);
-  const t1 = performance.now();
+  const regions: Rect[] = request.regions.length ? request.regions : [{ x: 0, y: 0, width: image.width, height: image.height }];
+  const options = request.scoreThreshold === undefined ? decode : { ...decode, scoreThreshold: request.scoreThreshold };
+  const timings: Timings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0, inferences: 0 };
+  let detections: Detection[];
+  if (request.pack && regions.length > 1) {
+    const t0 = performance.now();
+    fillNeutral(model, input);
+    const tiles = tileLayout(regions.length, model.input).map((tile, i) => ({ tile, region: regions[i]!, transform: preprocess(image, model, input, regions[i], tile) }));
+    timings.preprocessMs += performance.now() - t0;
+    const outputs = await infer(timings);
+    const t1 = performance.now();
+    detections = finishTiledDetections(decodeOutputs(model, outputs, options), tiles, options);
+    timings.decodeMs += performance.now() - t1;
+  } else {
+    const found: Detection[] = [];
+    for (const region of regions) {
+      const t0 = performance.now();
+      const transform = preprocess(image, model, input, region);
+      timings.preprocessMs += performance.now() - t0;
+      const outputs = await infer(timings);
+      const t1 = performance.now();
+      found.push(...finishDetections(decodeOutputs(model, outputs, options), transform, region, options));
+      timings.decodeMs += performance.now() - t1;
+    }
+    // Overlapping regions can see the same object twice.
+    detections = regions.length > 1 ? nms(found, options.iouThreshold, options.maxDetections) : found;
+  }
+  return { id: request.id, detections, timings, buffer: request.buffer };
+}
+
+async function infer(timings: Timings): Promise<Record<string, RawOutput>> {
+  const t0 = performance.now();
   const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, model.input.height, model.input.width]) };
   const results = await session.run(feeds);
-  const t2 = performance.now();
+  timings.inferenceMs += performance.now() - t0;
+  timings.inferences++;
   const outputs: Record<string, RawOutput> = {};
   for (const name of session.outputNames) outputs[name] = { data: results[name]!.data as Float32Array, dims: results[name]!.dims };
-  const options = request.scoreThreshold === undefined ? decode : { ...decode, scoreThreshold: request.scoreThreshold };
-  const detections = finishDetections(decodeOutputs(model, outputs, options), transform, region, options);
-  const t3 = performance.now();
-  return {
-    id: request.id,
-    detections,
-    timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: t3 - t2 },
-    buffer: request.buffer,
-  };
+  return outputs;
 }
 
 function transferable(buffer: ArrayBuffer | SharedArrayBuffer): ArrayBuffer[] {

@@ -7,6 +7,7 @@ import type { Box } from '../image/geometry.js';
 import { imageBytes, validateImage, type Image } from '../image/image.js';
 import { type Rect } from '../image/geometry.js';
 import { spawnWorker } from '../workers/spawn-worker.js';
+import { inferenceSizing, type InferenceSizing } from './sizing.js';
 import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
 
 export interface LabeledDetection {
@@ -43,6 +44,8 @@ interface PoolWorker {
 export interface DetectorOptions {
   /** Most requests waiting for a worker; more are refused with DetectorBusyError. Default 4 per worker. */
   maxQueue?: number;
+  /** Cameras the detector serves, for sizing `auto` workers and threads. Default 1. */
+  cameras?: number;
 }
 
 export class Detector {
@@ -53,16 +56,20 @@ export class Detector {
 
   private constructor(
     readonly model: ResolvedModel,
+    /** Workers and threads per worker, and why. */
+    readonly sizing: InferenceSizing,
     private readonly maxQueue: number,
+    private readonly packRegions: boolean,
   ) {}
 
   static async create(config: DetectorConfig, options: DetectorOptions = {}): Promise<Detector> {
     const model = resolveModel(config.model);
-    const detector = new Detector(model, options.maxQueue ?? 4 * config.workers);
+    const sizing = inferenceSizing(config, options.cameras ?? 1);
+    const detector = new Detector(model, sizing, options.maxQueue ?? 4 * sizing.workers, config.pack_regions);
     const allowedIds = config.classes.map((label) => model.labels.indexOf(label)).filter((i) => i >= 0);
     const init: WorkerInit = {
       model,
-      threads: config.threads,
+      threads: sizing.threads,
       decode: {
         scoreThreshold: config.score_threshold,
         iouThreshold: config.iou_threshold,
@@ -71,7 +78,7 @@ export class Detector {
       },
     };
     try {
-      await Promise.all(Array.from({ length: config.workers }, () => detector.startWorker(init)));
+      await Promise.all(Array.from({ length: sizing.workers }, () => detector.startWorker(init)));
     } catch (err) {
       await detector.close();
       throw err;
@@ -80,10 +87,11 @@ export class Detector {
   }
 
   /**
-   * Detects objects in `image` (or in `region` of it). Pixels in a SharedArrayBuffer are read in place by
-   * the worker (the caller must not change them until the promise settles); others are copied.
+   * Detects objects in `image`, or in `regions` of it (tiles of one inference when the detector packs
+   * regions, one inference each otherwise). Pixels in a SharedArrayBuffer are read in place by the worker
+   * (the caller must not change them until the promise settles); others are copied.
    */
-  detect(image: Image, region?: Rect, options: { scoreThreshold?: number } = {}): Promise<DetectResult> {
+  detect(image: Image, regions?: Rect | readonly Rect[], options: { scoreThreshold?: number } = {}): Promise<DetectResult> {
     if (this.closed) return Promise.reject(new Error('detector is closed'));
     validateImage(image);
     if (this.queue.length >= this.maxQueue) return Promise.reject(new DetectorBusyError(this.queue.length));
@@ -103,7 +111,8 @@ export class Detector {
       buffer,
       byteOffset,
       byteLength,
-      ...(region ? { region } : {}),
+      regions: regions === undefined ? [] : Array.isArray(regions) ? [...regions] : [regions as Rect],
+      pack: this.packRegions,
       ...(options.scoreThreshold !== undefined ? { scoreThreshold: options.scoreThreshold } : {}),
     };
     return new Promise((resolve, reject) => {

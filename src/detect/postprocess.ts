@@ -50,18 +50,46 @@ export function decodeOutputs(model: ResolvedModel, outputs: Record<string, RawO
 
 /** NMS in model space, then boxes mapped to source pixels and clipped to the region that was looked at. */
 export function finishDetections(dets: Detection[], t: InputTransform, region: Rect, o: DecodeOptions): Detection[] {
+  return nms(dets, o.iouThreshold, o.maxDetections).map((d) => mapBack(d, d.box, t, region));
+}
+
+/**
+ * The same for an input holding several regions in tiles: each detection belongs to the tile its centre
+ * is in, is cut at that tile's edges (the region's edge in the frame, as for a single crop), and is mapped
+ * back through that tile's transform.
+ */
+export function finishTiledDetections(dets: Detection[], tiles: Array<{ tile: Rect; transform: InputTransform; region: Rect }>, o: DecodeOptions): Detection[] {
+  const found: Detection[] = [];
+  for (const d of nms(dets, o.iouThreshold, o.maxDetections)) {
+    const cx = (d.box[0] + d.box[2]) / 2;
+    const cy = (d.box[1] + d.box[3]) / 2;
+    const owner = tiles.find(({ tile: t }) => cx >= t.x && cx < t.x + t.width && cy >= t.y && cy < t.y + t.height);
+    if (!owner) continue;
+    const t = owner.tile;
+    const box: Detection['box'] = [
+      clamp(d.box[0], t.x, t.x + t.width),
+      clamp(d.box[1], t.y, t.y + t.height),
+      clamp(d.box[2], t.x, t.x + t.width),
+      clamp(d.box[3], t.y, t.y + t.height),
+    ];
+    found.push(mapBack(d, box, owner.transform, owner.region));
+  }
+  return found;
+}
+
+function mapBack(d: Detection, box: Detection['box'], t: InputTransform, region: Rect): Detection {
   const x2max = region.x + region.width;
   const y2max = region.y + region.height;
-  return nms(dets, o.iouThreshold, o.maxDetections).map((d) => ({
+  return {
     classId: d.classId,
     score: d.score,
     box: [
-      clamp(t.offsetX + d.box[0] * t.scaleX, region.x, x2max),
-      clamp(t.offsetY + d.box[1] * t.scaleY, region.y, y2max),
-      clamp(t.offsetX + d.box[2] * t.scaleX, region.x, x2max),
-      clamp(t.offsetY + d.box[3] * t.scaleY, region.y, y2max),
+      clamp(t.offsetX + box[0] * t.scaleX, region.x, x2max),
+      clamp(t.offsetY + box[1] * t.scaleY, region.y, y2max),
+      clamp(t.offsetX + box[2] * t.scaleX, region.x, x2max),
+      clamp(t.offsetY + box[3] * t.scaleY, region.y, y2max),
     ],
-  }));
+  };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -18,35 +18,31 @@ const PAD_VALUE = 114;
 
 /**
  * Writes `spec`'s input for `region` of `image` into `out` (length 3 × W × H) and returns how to map
- * boxes back. Regions are clipped to the image.
+ * boxes back. Regions are clipped to the image. With `tile` (a rectangle of the model's input) only that
+ * part of `out` is written: several regions share one inference (see tileLayout).
  */
-export function preprocess(image: Image, spec: ModelSpec, out: Float32Array, region?: Rect): InputTransform {
+export function preprocess(image: Image, spec: ModelSpec, out: Float32Array, region?: Rect, tile?: Rect): InputTransform {
   validateImage(image);
   const { width: W, height: H } = spec.input;
+  const target = tile ?? { x: 0, y: 0, width: W, height: H };
   const r = clip(region ?? { x: 0, y: 0, width: image.width, height: image.height }, image);
-  let scaleX = r.width / W;
-  let scaleY = r.height / H;
-  let padX = 0;
-  let padY = 0;
-  let innerW = W;
-  let innerH = H;
+  let scaleX = r.width / target.width;
+  let scaleY = r.height / target.height;
+  let padX = target.x;
+  let padY = target.y;
+  let innerW = target.width;
+  let innerH = target.height;
   if (spec.resize === 'letterbox') {
     const s = Math.max(scaleX, scaleY);
     scaleX = scaleY = s;
-    innerW = Math.min(W, Math.round(r.width / s));
-    innerH = Math.min(H, Math.round(r.height / s));
-    padX = Math.floor((W - innerW) / 2);
-    padY = Math.floor((H - innerH) / 2);
+    innerW = Math.min(target.width, Math.round(r.width / s));
+    innerH = Math.min(target.height, Math.round(r.height / s));
+    padX += Math.floor((target.width - innerW) / 2);
+    padY += Math.floor((target.height - innerH) / 2);
   }
-  const { order, mean, std } = spec.normalisation;
-  // out = v × a + b per model channel; model channel c reads RGB channel src[c].
-  const src = order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
-  const a = [0, 1, 2].map((c) => 1 / std[c]!);
-  const b = [0, 1, 2].map((c) => -mean[c]! / std[c]!);
+  const { a, b, src } = channelMaps(spec);
   const plane = W * H;
-  if (spec.resize === 'letterbox') {
-    for (let c = 0; c < 3; c++) out.fill(PAD_VALUE * a[c]! + b[c]!, c * plane, (c + 1) * plane);
-  }
+  if (spec.resize === 'letterbox' && !tile) fillNeutral(spec, out);
   // Per output column: left source column and its weight (sampling at pixel centres).
   const x0s = new Int32Array(innerW);
   const xw = new Float32Array(innerW);
@@ -62,6 +58,36 @@ export function preprocess(image: Image, spec: ModelSpec, out: Float32Array, reg
   if (image.kind === 'rgb') fillFromRgb(image, rows, src, a, b);
   else fillFromYuv(image, rows, src, a, b);
   return { scaleX, scaleY, offsetX: r.x - padX * scaleX, offsetY: r.y - padY * scaleY };
+}
+
+/** Fills the whole input with the grey letterbox bars and empty tiles get: nothing for a detector to find. */
+export function fillNeutral(spec: ModelSpec, out: Float32Array): void {
+  const { a, b } = channelMaps(spec);
+  const plane = spec.input.width * spec.input.height;
+  for (let c = 0; c < 3; c++) out.fill(PAD_VALUE * a[c]! + b[c]!, c * plane, (c + 1) * plane);
+}
+
+/** out = v × a + b per model channel; model channel c reads RGB channel src[c]. */
+function channelMaps(spec: ModelSpec): { a: number[]; b: number[]; src: number[] } {
+  const { order, mean, std } = spec.normalisation;
+  return {
+    src: order === 'rgb' ? [0, 1, 2] : [2, 1, 0],
+    a: [0, 1, 2].map((c) => 1 / std[c]!),
+    b: [0, 1, 2].map((c) => -mean[c]! / std[c]!),
+  };
+}
+
+/**
+ * Where each of `count` regions goes in one model input: one region fills it; two to four share a 2×2
+ * grid, each at about its native scale (the planner's regions are 0.6-1 × the frame's height, and a
+ * 416 input's quarter is 208 px: 640x360 frames lose little), for one inference instead of several.
+ */
+export function tileLayout(count: number, input: { width: number; height: number }): Rect[] {
+  if (count <= 1) return [{ x: 0, y: 0, width: input.width, height: input.height }];
+  if (count > 4) throw new Error(`at most 4 regions share an input, got ${count}`);
+  const w = Math.floor(input.width / 2);
+  const h = Math.floor(input.height / 2);
+  return Array.from({ length: count }, (_, i) => ({ x: (i % 2) * w, y: Math.floor(i / 2) * h, width: w, height: h }));
 }
 
 interface Rows {

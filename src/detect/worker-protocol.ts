@@ -17,15 +17,20 @@ export interface DetectRequest {
   buffer: ArrayBuffer | SharedArrayBuffer;
   byteOffset: number;
   byteLength: number;
-  region?: Rect;
+  /** Where to look (the whole image when empty). Several regions run as tiles of one input when `pack`
+   * is set (see tileLayout), one inference each otherwise. */
+  regions: Rect[];
+  pack: boolean;
   /** Overrides the detector's score threshold for this request. */
   scoreThreshold?: number;
 }
 
 export interface Timings {
   preprocessMs: number;
+  /** All the request's inferences together. */
   inferenceMs: number;
   decodeMs: number;
+  inferences: number;
 }
 
 export interface DetectResponse {

@@ -59,8 +59,21 @@ export class VigilMetrics implements CameraObserver {
   });
   private readonly inferenceSeconds = new Histogram({
     name: 'vigil_inference_seconds',
-    help: 'Seconds one detector inference took (one region of one frame)',
+    help: 'Seconds one detector inference took (one frame: its regions as tiles of one input, or one region)',
     buckets: [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly detectionsTotal = new Counter({
+    name: 'vigil_detections_total',
+    help: 'Frames of the camera that went to the detector',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly detectionInterval = new Histogram({
+    name: 'vigil_detection_interval_seconds',
+    help: 'Seconds between two frames of a busy camera going to the detector (gaps over 10 s, quiet spells, are left out)',
+    labelNames: ['camera'],
+    buckets: [0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
     registers: [this.registry],
   });
   private readonly pipelineLatency = new Histogram({
@@ -230,8 +243,13 @@ export class VigilMetrics implements CameraObserver {
     this.eventsTotal.inc({ kind, label: label ?? '' });
     this.pipelineLatency.observe(captureToCommitS);
   }
-  inference(seconds: number): void {
-    this.inferenceSeconds.observe(seconds);
+  /** `inferences` runs took `seconds` together. */
+  inference(seconds: number, inferences = 1): void {
+    for (let i = 0; i < inferences; i++) this.inferenceSeconds.observe(seconds / inferences);
+  }
+  detected(camera: string, sinceLastS: number | undefined): void {
+    this.detectionsTotal.inc({ camera });
+    if (sinceLastS !== undefined) this.detectionInterval.observe({ camera }, sinceLastS);
   }
   motionActive(camera: string, active: boolean): void {
     this.motionActiveGauge.set({ camera }, active ? 1 : 0);
@@ -250,11 +268,12 @@ export class VigilMetrics implements CameraObserver {
     this.restartsTotal.inc({ camera }, 0);
     for (const reason of ['busy', 'truncated', 'detector_busy'] satisfies FrameDropReason[]) this.droppedTotal.inc({ camera, reason }, 0);
     this.motionActiveGauge.set({ camera }, 0);
+    this.detectionsTotal.inc({ camera }, 0);
   }
 
   /** Removes a camera's series (it left the config): a dashboard must not show a removed camera as down. */
   async unregisterCamera(camera: string): Promise<void> {
-    const perCamera = [this.framesTotal, this.droppedTotal, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
+    const perCamera = [this.framesTotal, this.droppedTotal, this.detectionsTotal, this.detectionInterval, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
       this.detectionErrors, this.liveViewers, this.liveTranscoderStarts, this.liveChunksSkipped];
     for (const metric of perCamera) {
       for (const { labels } of (await metric.get()).values as Array<{ labels: Record<string, string | number> }>) {

@@ -46,6 +46,9 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
   },
 ];
 
+/** The names `detector.model` accepts for the built-in models. */
+export const BUILTIN_MODEL_IDS = BUILTIN_MODELS.map((m) => m.id) as [string, ...string[]];
+
 export function builtinModel(id: string): BuiltinModel | undefined {
   return BUILTIN_MODELS.find((m) => m.id === id);
 }

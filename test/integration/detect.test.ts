@@ -93,6 +93,31 @@ describe('Detector', () => {
     expect(best(detections, 'person', [770, 330, 813, 463])).toBeGreaterThan(0.6);
   });
 
+  it('packs three regions of a frame into one inference and finds what it finds in them one by one', async () => {
+    // The pedestrian fixture at the daemon's detect size; three squares the region planner could make.
+    const street = yuvFrame(sharedFixture('video/opencv-vtest-pedestrians-720p10.mp4'), 20, 640, 360);
+    const regions = [{ x: 0, y: 60, width: 216, height: 216 }, { x: 250, y: 100, width: 240, height: 240 }, { x: 424, y: 144, width: 216, height: 216 }];
+    const packed = await Detector.create(config({ pack_regions: true }));
+    const separate = await Detector.create(config({ pack_regions: false }));
+    try {
+      const [tiled, oneByOne] = await Promise.all([packed.detect(street, regions), separate.detect(street, regions)]);
+      expect(tiled.timings.inferences).toBe(1);
+      expect(oneByOne.timings.inferences).toBe(3);
+      const people = (r: typeof tiled) => r.detections.filter((d) => d.label === 'person');
+      console.log(`packed: ${people(tiled).length} people in 1 inference; one by one: ${people(oneByOne).length} in 3`);
+      for (const d of tiled.detections) {
+        // Every box lies inside one of the regions, in frame pixels.
+        expect(regions.some((r) => d.box[0] >= r.x && d.box[1] >= r.y && d.box[2] <= r.x + r.width && d.box[3] <= r.y + r.height), JSON.stringify(d)).toBe(true);
+      }
+      // At about native scale the tiles see most of what the 2x-upscaled crops see.
+      const matched = people(oneByOne).filter((d) => best(people(tiled), 'person', d.box) >= 0.5).length;
+      expect(people(oneByOne).length).toBeGreaterThanOrEqual(4);
+      expect(matched / people(oneByOne).length).toBeGreaterThanOrEqual(0.6);
+    } finally {
+      await Promise.all([packed.close(), separate.close()]);
+    }
+  });
+
   it('keeps only the configured classes', async () => {
     const detector = await Detector.create(config({ classes: ['person'] }));
     try {
