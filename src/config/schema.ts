@@ -136,6 +136,8 @@ export const TrackerSchema = z
     stationary_after_s: z.number().min(1).max(3600).default(8).describe('seconds without moving before an object counts as stationary'),
     stationary_check_s: z.number().min(1).max(3600).default(10).describe('how often a stationary object is looked at again'),
     stationary_max_lost_s: z.number().min(1).max(86400).default(60).describe('seconds a stationary object may go unseen before its track ends'),
+    coast_s: z.number().min(0).max(5).default(0.4)
+      .describe('longest a confirmed track moving as predicted goes undetected while all motion is its own (0: detect every frame with motion)'),
   })
   .describe('object tracking');
 

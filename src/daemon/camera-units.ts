@@ -78,6 +78,7 @@ export class CameraUnits {
           metrics.detectionFailed(name);
           logger.warn({ camera: name, err: err.message }, 'detection failed');
         },
+        coasted: (name) => metrics.coasted(name),
       },
       plates ? { service: plates, config: settings.plates } : undefined,
     );

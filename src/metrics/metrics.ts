@@ -69,6 +69,12 @@ export class VigilMetrics implements CameraObserver {
     labelNames: ['camera'],
     registers: [this.registry],
   });
+  private readonly coastedTotal = new Counter({
+    name: 'vigil_frames_coasted_total',
+    help: 'Frames with motion that skipped the detector because every moving thing in them was a track moving as predicted (tracker.coast_s)',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
   private readonly detectionInterval = new Histogram({
     name: 'vigil_detection_interval_seconds',
     help: 'Seconds between two frames of a busy camera going to the detector (gaps over 10 s, quiet spells, are left out)',
@@ -247,6 +253,9 @@ export class VigilMetrics implements CameraObserver {
   inference(seconds: number, inferences = 1): void {
     for (let i = 0; i < inferences; i++) this.inferenceSeconds.observe(seconds / inferences);
   }
+  coasted(camera: string): void {
+    this.coastedTotal.inc({ camera });
+  }
   detected(camera: string, sinceLastS: number | undefined): void {
     this.detectionsTotal.inc({ camera });
     if (sinceLastS !== undefined) this.detectionInterval.observe({ camera }, sinceLastS);
@@ -269,11 +278,12 @@ export class VigilMetrics implements CameraObserver {
     for (const reason of ['busy', 'truncated', 'detector_busy'] satisfies FrameDropReason[]) this.droppedTotal.inc({ camera, reason }, 0);
     this.motionActiveGauge.set({ camera }, 0);
     this.detectionsTotal.inc({ camera }, 0);
+    this.coastedTotal.inc({ camera }, 0);
   }
 
   /** Removes a camera's series (it left the config): a dashboard must not show a removed camera as down. */
   async unregisterCamera(camera: string): Promise<void> {
-    const perCamera = [this.framesTotal, this.droppedTotal, this.detectionsTotal, this.detectionInterval, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
+    const perCamera = [this.framesTotal, this.droppedTotal, this.detectionsTotal, this.detectionInterval, this.coastedTotal, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
       this.detectionErrors, this.liveViewers, this.liveTranscoderStarts, this.liveChunksSkipped];
     for (const metric of perCamera) {
       for (const { labels } of (await metric.get()).values as Array<{ labels: Record<string, string | number> }>) {

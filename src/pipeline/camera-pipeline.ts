@@ -20,6 +20,8 @@ import type { DetectionOutcome, DetectionScheduler } from './detection-scheduler
 export interface PipelineObserver {
   motionActive?(camera: string, active: boolean): void;
   detectionFailed?(camera: string, err: Error): void;
+  /** A frame with motion skipped the detector: every moving thing in it was a track moving as predicted. */
+  coasted?(camera: string): void;
 }
 
 export class CameraPipeline {
@@ -70,6 +72,12 @@ export class CameraPipeline {
     if (ended) this.recorder.motionEnded(ended);
     if (started || ended) this.observer.motionActive?.(this.camera.name, this.activity.active);
 
+    if (!this.awaiting && motion.boxes.length > 0 && this.tracker.canCoast(at, motion.boxes)) {
+      // Everything moving is a track moving as predicted: its prediction carries it to the next look.
+      this.observer.coasted?.(this.camera.name);
+      this.apply(this.tracker.update([], at, []), picture, at);
+      return;
+    }
     const trackBoxes: Rect[] = this.tracker.regionsToExamine(at).map(boxToRect);
     const regions = planRegions([...motion.boxes, ...trackBoxes], width, height, {
       minSide: Math.min(width, height) * 0.6,

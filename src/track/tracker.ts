@@ -47,6 +47,8 @@ export interface Track {
   anchorTime: number;
   /** When the detector last looked where the track is. */
   lastChecked: number;
+  /** Consecutive detections that landed where the track was predicted to be. */
+  steadyHits: number;
 }
 
 export interface TrackUpdate {
@@ -59,6 +61,10 @@ export interface TrackUpdate {
 }
 
 const PATH_STEP_MS = 500;
+/** A detection overlapping its track's prediction this much counts as the track moving predictably. */
+const STEADY_IOU = 0.5;
+/** Steady detections in a row before a track may coast. */
+const STEADY_HITS = 2;
 const MAX_PATH = 400;
 
 // Labels a detector may swap between frames for the same object.
@@ -87,6 +93,34 @@ export class Tracker {
   }
 
   /**
+   * Whether this frame may skip the detector: every track is confirmed, moving as predicted (or parked and
+   * not due a look) and was detected within coast_s, and every moving area lies on one of those tracks.
+   * Then nothing new can have appeared, and the tracks are carried by their predictions until the next
+   * frame that is detected.
+   */
+  canCoast(at: number, motion: ReadonlyArray<{ x: number; y: number; width: number; height: number }>): boolean {
+    const limitMs = this.config.coast_s * 1000;
+    if (limitMs <= 0 || this.tracks.length === 0) return false;
+    const steady: BoxXYXY[] = [];
+    for (const t of this.tracks) {
+      if (t.stationary) {
+        if (at - t.lastChecked >= this.config.stationary_check_s * 1000) return false;
+        continue;
+      }
+      if (t.state !== 'confirmed' || t.steadyHits < STEADY_HITS || at - t.lastChecked >= limitMs) return false;
+      const [x1, y1, x2, y2] = this.predict(t, at);
+      // Motion boxes come from a downscaled frame and take in shadows: give the prediction some room.
+      const mx = 0.3 * (x2 - x1);
+      const my = 0.3 * (y2 - y1);
+      steady.push([x1 - mx, y1 - my, x2 + mx, y2 + my]);
+    }
+    return motion.every((m) => {
+      const area = Math.max(1, m.width * m.height);
+      return steady.some((b) => overlapArea(b, [m.x, m.y, m.x + m.width, m.y + m.height]) >= 0.6 * area);
+    });
+  }
+
+  /**
    * Takes the detections of one frame. `examined` are the regions the detector looked at (full frame when
    * omitted): only tracks inside them can be missed.
    */
@@ -104,17 +138,20 @@ export class Tracker {
     pairs.sort((a, b) => b[0] - a[0]);
     const trackUsed = new Set<number>();
     const detUsed = new Set<number>();
-    for (const [, ti, di] of pairs) {
+    for (const [o, ti, di] of pairs) {
       if (trackUsed.has(ti) || detUsed.has(di)) continue;
       trackUsed.add(ti);
       detUsed.add(di);
-      this.hit(this.tracks[ti]!, detections[di]!, at, result);
+      const t = this.tracks[ti]!;
+      t.steadyHits = o >= STEADY_IOU ? t.steadyHits + 1 : 0;
+      this.hit(t, detections[di]!, at, result);
     }
     this.tracks.forEach((t, ti) => {
       if (trackUsed.has(ti)) return;
       const c = centre(predicted[ti]!);
       const looked = !examined || examined.some((r) => c[0] >= r.x && c[0] <= r.x + r.width && c[1] >= r.y && c[1] <= r.y + r.height);
       if (looked) {
+        t.steadyHits = 0;
         t.misses++;
         t.lastChecked = at;
       }
@@ -177,6 +214,7 @@ export class Tracker {
       anchor: c,
       anchorTime: at,
       lastChecked: at,
+      steadyHits: 0,
     };
     this.hit(t, d, at, result, true);
     return t;
@@ -235,6 +273,10 @@ export class Tracker {
       t.velocity = [0, 0];
     }
   }
+}
+
+function overlapArea(a: BoxXYXY, b: BoxXYXY): number {
+  return Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
 }
 
 function centre(b: BoxXYXY): [number, number] {

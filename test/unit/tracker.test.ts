@@ -113,4 +113,44 @@ describe('Tracker', () => {
     expect(t.live[0]!.label).toBe('car');
     expect([...t.live[0]!.zones]).toEqual(['crossing']);
   });
+
+  describe('coasting (tracker.coast_s)', () => {
+    const motionAt = (x: number, y = 100) => [{ x, y, width: 30, height: 80 }];
+    /** A walker detected every frame for 1 s, 10 px per frame to the right: steady and confirmed. */
+    const steadyWalker = () => {
+      const t = new Tracker(config, W, H);
+      run(t, Array.from({ length: 6 }, (_, i) => ({ at: i * 200, dets: [person(50 + i * 10)] })));
+      return t;
+    };
+
+    it('lets a frame skip the detector when all motion is a confirmed track moving as predicted', () => {
+      const t = steadyWalker();
+      // Next frame: the walker moved on as predicted and is all that moves.
+      expect(t.canCoast(1200, motionAt(110))).toBe(true);
+      // Carried by prediction, the track is not missed and not ended.
+      const u = t.update([], 1200, []);
+      expect(u.ended).toEqual([]);
+      expect(t.live[0]!.misses).toBe(0);
+    });
+
+    it('detects when something moves elsewhere, when the track is due a look, or when a track is new', () => {
+      const t = steadyWalker();
+      expect(t.canCoast(1200, [...motionAt(110), ...motionAt(400, 200)])).toBe(false);
+      // coast_s (0.4 s) after the last detection it must be looked at again.
+      expect(t.canCoast(1000 + 400, motionAt(130))).toBe(false);
+      expect(t.canCoast(1200, [])).toBe(true);
+      // A tentative second walker: nothing coasts until it is confirmed (or gone).
+      t.update([person(110), person(300, 200)], 1200);
+      expect(t.canCoast(1400, motionAt(120))).toBe(false);
+    });
+
+    it('does not coast a track that jumped away from its prediction, or with coast_s 0', () => {
+      const t = steadyWalker();
+      t.update([person(200)], 1200);
+      expect(t.canCoast(1400, motionAt(210))).toBe(false);
+      const off = new Tracker({ ...config, coast_s: 0 }, W, H);
+      run(off, Array.from({ length: 6 }, (_, i) => ({ at: i * 200, dets: [person(50 + i * 10)] })));
+      expect(off.canCoast(1200, motionAt(110))).toBe(false);
+    });
+  });
 });
