@@ -231,6 +231,14 @@ function parseText(text: string, file: string): LoadedConfig {
       message: `unknown label "${label}"` + (guess ? `; did you mean "${guess}"?` : '; use the model\'s label names, e.g. person, car, motorcycle'),
     });
   });
+  for (const label of Object.keys(config.detector.class_thresholds)) {
+    if (config.detector.classes.includes(label)) continue;
+    const guess = closest(label, config.detector.classes);
+    problems.push({
+      path: `detector.class_thresholds.${label}`,
+      message: `"${label}" is not one of detector.classes (${config.detector.classes.join(', ')})` + (guess ? `; did you mean "${guess}"?` : ''),
+    });
+  }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, config };
 }

@@ -2,7 +2,7 @@
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
 import { BUILTIN_MODEL_IDS } from '../models/catalog.js';
-import { DEFAULT_CLASSES } from '../vocabulary/labels.js';
+import { DEFAULT_CLASSES, DEFAULT_CLASS_THRESHOLDS } from '../vocabulary/labels.js';
 import { MODEL_FORMATS } from '../vocabulary/model-formats.js';
 import { curvePublicKeyOf, isZ85Key } from './z85.js';
 
@@ -106,6 +106,8 @@ export const DetectorSchema = z
     pack_regions: z.boolean().default(true)
       .describe('run the 2-4 regions of one frame as tiles of a single inference instead of one inference each'),
     score_threshold: z.number().min(0.01).max(1).default(0.35).describe('lowest score a detection may have (0..1)'),
+    class_thresholds: z.record(z.string(), z.number().min(0.01).max(1)).default({ ...DEFAULT_CLASS_THRESHOLDS })
+      .describe('a higher or lower score_threshold for some labels, e.g. { person: 0.45 }; a camera\'s own detect.score_threshold overrides both'),
     iou_threshold: z.number().min(0.05).max(1).default(0.5).describe('overlap above which the weaker of two boxes is dropped'),
     max_detections: z.number().int().min(1).max(1000).default(100).describe('most detections per image'),
     classes: z.array(z.string().min(1)).min(1).default([...DEFAULT_CLASSES])

@@ -15,6 +15,9 @@ const init = workerInit<WorkerInit>();
 const model: ResolvedModel = init.model;
 const allowedIds = new Set(init.decode.allowedIds);
 const decode: DecodeOptions = { ...init.decode, allowed: (id) => allowedIds.has(id) };
+const classThresholds = new Map(Object.entries(init.classThresholds).map(([id, t]) => [Number(id), t]));
+// Decoding keeps everything above the lowest threshold in use; each class's own is applied after.
+const lowestThreshold = Math.min(init.decode.scoreThreshold, ...classThresholds.values());
 const input = new Float32Array(3 * model.input.width * model.input.height);
 
 let session: ort.InferenceSession;
@@ -42,7 +45,10 @@ parentPort!.on('message', (request: DetectRequest) => {
 async function handle(request: DetectRequest): Promise<DetectResponse> {
   const image = { ...request.image, data: new Uint8Array(request.buffer, request.byteOffset, request.byteLength) } as Image;
   const regions: Rect[] = request.regions.length ? request.regions : [{ x: 0, y: 0, width: image.width, height: image.height }];
-  const options = request.scoreThreshold === undefined ? decode : { ...decode, scoreThreshold: request.scoreThreshold };
+  // A camera's own threshold overrides the detector's and the classes' alike.
+  const options = request.scoreThreshold === undefined ? { ...decode, scoreThreshold: lowestThreshold } : { ...decode, scoreThreshold: request.scoreThreshold };
+  // Before NMS: a box under its class's threshold must not suppress another class's box.
+  const keep = (d: Detection) => request.scoreThreshold !== undefined || d.score >= (classThresholds.get(d.classId) ?? decode.scoreThreshold);
   const timings: Timings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0, inferences: 0 };
   let detections: Detection[];
   if (request.pack && regions.length > 1) {
@@ -52,7 +58,7 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
     timings.preprocessMs += performance.now() - t0;
     const outputs = await infer(timings);
     const t1 = performance.now();
-    detections = finishTiledDetections(decodeOutputs(model, outputs, options), tiles, options);
+    detections = finishTiledDetections(decodeOutputs(model, outputs, options).filter(keep), tiles, options);
     timings.decodeMs += performance.now() - t1;
   } else {
     const found: Detection[] = [];
@@ -62,7 +68,7 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
       timings.preprocessMs += performance.now() - t0;
       const outputs = await infer(timings);
       const t1 = performance.now();
-      found.push(...finishDetections(decodeOutputs(model, outputs, options), transform, region, options));
+      found.push(...finishDetections(decodeOutputs(model, outputs, options).filter(keep), transform, region, options));
       timings.decodeMs += performance.now() - t1;
     }
     // Overlapping regions can see the same object twice.

@@ -67,9 +67,15 @@ export class Detector {
     const sizing = inferenceSizing(config, options.cameras ?? 1);
     const detector = new Detector(model, sizing, options.maxQueue ?? 4 * sizing.workers, config.pack_regions);
     const allowedIds = config.classes.map((label) => model.labels.indexOf(label)).filter((i) => i >= 0);
+    const classThresholds: Record<number, number> = {};
+    for (const [label, threshold] of Object.entries(config.class_thresholds)) {
+      const id = model.labels.indexOf(label);
+      if (id >= 0) classThresholds[id] = threshold;
+    }
     const init: WorkerInit = {
       model,
       threads: sizing.threads,
+      classThresholds,
       decode: {
         scoreThreshold: config.score_threshold,
         iouThreshold: config.iou_threshold,

@@ -13,6 +13,11 @@ export interface RegionOptions {
   margin: number;
 }
 
+/** How the pipeline plans regions in a frame of this size. */
+export function pipelineRegionOptions(frameW: number, frameH: number): RegionOptions {
+  return { minSide: Math.min(frameW, frameH) * 0.6, maxRegions: 3, margin: 0.25 };
+}
+
 export function planRegions(boxes: Rect[], frameW: number, frameH: number, o: RegionOptions): Rect[] {
   if (boxes.length === 0) return [];
   let regions = boxes.map((b) => square(b, frameW, frameH, o));

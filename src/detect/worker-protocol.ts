@@ -8,6 +8,8 @@ export interface WorkerInit {
   model: ResolvedModel;
   threads: number;
   decode: { scoreThreshold: number; iouThreshold: number; maxDetections: number; allowedIds: number[] };
+  /** Per class id, a threshold other than decode.scoreThreshold. */
+  classThresholds: Record<number, number>;
 }
 
 export interface DetectRequest {

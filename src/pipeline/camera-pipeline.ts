@@ -4,7 +4,7 @@
 import type { CameraConfig, MotionSettings, TrackerConfig } from '../config/schema.js';
 import type { LabeledDetection } from '../detect/detector.js';
 import type { YuvImage } from '../image/image.js';
-import { planRegions } from '../detect/regions.js';
+import { pipelineRegionOptions, planRegions } from '../detect/regions.js';
 import type { EventRecorder } from '../events/event-recorder.js';
 import type { Frame } from '../ingest/frame-reader.js';
 import { MotionActivity } from '../motion/motion-activity.js';
@@ -79,11 +79,7 @@ export class CameraPipeline {
       return;
     }
     const trackBoxes: Rect[] = this.tracker.regionsToExamine(at).map(boxToRect);
-    const regions = planRegions([...motion.boxes, ...trackBoxes], width, height, {
-      minSide: Math.min(width, height) * 0.6,
-      maxRegions: 3,
-      margin: 0.25,
-    });
+    const regions = planRegions([...motion.boxes, ...trackBoxes], width, height, pipelineRegionOptions(width, height));
     if (regions.length === 0) {
       // Nothing to look at: tracks still age (a track nobody looks at is not missed, only unseen).
       if (!this.awaiting) this.apply(this.tracker.update([], at, []), picture, at);

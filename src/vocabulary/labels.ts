@@ -19,6 +19,10 @@ export const COCO_LABELS: readonly string[] = Object.freeze([
 /** What a street camera usually cares about; everything else is noise by default (detector.classes). */
 export const DEFAULT_CLASSES = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'] as const;
 
+/** Score thresholds that differ from detector.score_threshold by default, chosen on the evaluation set
+ * (`npm run bench -- accuracy`, README "Accuracy"). */
+export const DEFAULT_CLASS_THRESHOLDS: Readonly<Record<string, number>> = {};
+
 /** Vehicles on four or more wheels: a body colour, and a plate. */
 export const FOUR_WHEELERS: readonly string[] = ['car', 'truck', 'bus'];
 /** Ridden vehicles: the colour is read lower in the box (the rider is above), a motorcycle has a plate. */

@@ -130,6 +130,23 @@ describe('Detector', () => {
     }
   });
 
+  it('applies a class\'s own score threshold, and a camera\'s threshold over it', async () => {
+    const detector = await Detector.create(config({ class_thresholds: { person: 0.99 } }));
+    try {
+      const image = await readImageFile(debianMedia('motorcycle_left.png'));
+      const plain = (await detectors.nanodet!.detect(image)).detections;
+      expect(plain.some((d) => d.label === 'motorcycle')).toBe(true);
+      const strict = (await detector.detect(image)).detections;
+      expect(strict.filter((d) => d.label === 'person')).toEqual([]);
+      expect(strict.filter((d) => d.label === 'motorcycle')).toEqual(plain.filter((d) => d.label === 'motorcycle'));
+      const messi = await readImageFile(debianMedia('messi5.jpg'));
+      expect((await detector.detect(messi)).detections.filter((d) => d.label === 'person')).toEqual([]);
+      expect((await detector.detect(messi, undefined, { scoreThreshold: 0.35 })).detections.some((d) => d.label === 'person')).toBe(true);
+    } finally {
+      await detector.close();
+    }
+  });
+
   it('refuses work beyond its queue instead of growing it', async () => {
     const detector = await Detector.create(config(), { maxQueue: 1 });
     try {

@@ -112,11 +112,16 @@ cameras:
 
   it('validates the detector section: model, label names and a drop-in model file', () => {
     const { config } = parseConfig(GOOD, file);
-    expect(config.detector).toMatchObject({ model: 'nanodet-416', threads: 1, workers: 1, classes: ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'] });
+    expect(config.detector).toMatchObject({ threads: 'auto', workers: 'auto', pack_regions: true, classes: ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'] });
     const p = problems(GOOD + 'detector: { model: yolo, classes: [person, motorcyle] }\n');
     expect(p.map((x) => x.path)).toEqual(['detector.model']);
     const labels = problems(GOOD + 'detector: { classes: [person, motorcyle] }\n');
     expect(labels).toEqual([{ path: 'detector.classes[1]', message: 'unknown label "motorcyle"; did you mean "motorcycle"?' }]);
+    const thresholds = problems(GOOD + 'detector: { class_thresholds: { persn: 0.5, car: 1.5 } }\n');
+    expect(thresholds.map((x) => x.path).sort()).toEqual(['detector.class_thresholds.car']);
+    expect(problems(GOOD + 'detector: { class_thresholds: { persn: 0.5 } }\n')).toEqual([
+      { path: 'detector.class_thresholds.persn', message: expect.stringContaining('did you mean "person"?') },
+    ]);
     const custom = problems(GOOD + 'detector: { model: { path: ./m.onnx, format: yolov8, input: { width: 640, height: 640 } } }\n');
     expect(custom).toEqual([{ path: 'detector.model.path', message: `no such model file: ${path.join(dir, 'm.onnx')}` }]);
   });
