@@ -127,6 +127,8 @@ export const MotionSchema = z
       .describe('changed fraction treated as a lighting jump (background relearnt, no motion reported)'),
     start_frames: z.number().int().min(1).max(50).default(2).describe('frames of motion before a motion event starts'),
     quiet_s: z.number().min(0.5).max(600).default(5).describe('seconds without motion before a motion event ends'),
+    recheck_empty_s: z.number().min(0).max(60).default(1)
+      .describe('motion where the detector just found nothing (leaves, a flag, a lamp) is detected again after this long (0: every frame)'),
   })
   .describe('motion detection and motion events');
 

@@ -14,6 +14,7 @@ import { AttributeStage } from '../attributes/attribute-stage.js';
 import { Picture } from '../attributes/picture.js';
 import { PlateReading, type PlateStage } from '../attributes/plate-reading.js';
 import { Tracker } from '../track/tracker.js';
+import { EmptyRegions } from './empty-regions.js';
 import type { DetectionOutcome, DetectionScheduler } from './detection-scheduler.js';
 
 
@@ -32,6 +33,7 @@ export class CameraPipeline {
   /** A frame of this camera is with the detector: its result, not an empty update, moves the tracker on. */
   private awaiting = false;
   private readonly attributes = new AttributeStage();
+  private readonly empty: EmptyRegions;
   private readonly plateReading: PlateReading | undefined;
 
   constructor(
@@ -47,6 +49,7 @@ export class CameraPipeline {
     this.motion = new MotionDetector(width, height, motion, camera.motion_mask);
     this.activity = new MotionActivity(motion.start_frames, motion.quiet_s * 1000);
     this.tracker = new Tracker(tracker, width, height, camera.zones);
+    this.empty = new EmptyRegions(motion.recheck_empty_s * 1000);
     this.plateReading = plates
       ? new PlateReading(
         plates,
@@ -72,14 +75,16 @@ export class CameraPipeline {
     if (ended) this.recorder.motionEnded(ended);
     if (started || ended) this.observer.motionActive?.(this.camera.name, this.activity.active);
 
-    if (!this.awaiting && motion.boxes.length > 0 && this.tracker.canCoast(at, motion.boxes)) {
+    // Motion where the detector found nothing a moment ago (leaves, a flag, a lamp) waits for its recheck.
+    const moving = this.empty.unexplained(motion.boxes, at);
+    if (!this.awaiting && moving.length > 0 && this.tracker.canCoast(at, moving)) {
       // Everything moving is a track moving as predicted: its prediction carries it to the next look.
       this.observer.coasted?.(this.camera.name);
       this.apply(this.tracker.update([], at, []), picture, at);
       return;
     }
     const trackBoxes: Rect[] = this.tracker.regionsToExamine(at).map(boxToRect);
-    const regions = planRegions([...motion.boxes, ...trackBoxes], width, height, pipelineRegionOptions(width, height));
+    const regions = planRegions([...moving, ...trackBoxes], width, height, pipelineRegionOptions(width, height));
     if (regions.length === 0) {
       // Nothing to look at: tracks still age (a track nobody looks at is not missed, only unseen).
       if (!this.awaiting) this.apply(this.tracker.update([], at, []), picture, at);
@@ -89,7 +94,10 @@ export class CameraPipeline {
     const threshold = this.camera.detect.score_threshold;
     this.scheduler.submit(
       { camera: this.camera.name, image: image(), regions, capturedAt: at, ...(threshold !== undefined ? { scoreThreshold: threshold } : {}) },
-      (outcome) => this.onDetections(outcome),
+      (outcome) => {
+        if (!outcome.error) this.empty.examined(moving, outcome.detections.map((d) => d.box), at);
+        this.onDetections(outcome);
+      },
     );
   }
 

@@ -93,7 +93,7 @@ export class Tracker {
   }
 
   /**
-   * Whether this frame may skip the detector: every track is confirmed, moving as predicted (or parked and
+   * Whether this frame may skip the detector: every confirmed track is moving as predicted (or parked and
    * not due a look) and was detected within coast_s, and every moving area lies on one of those tracks.
    * Then nothing new can have appeared, and the tracks are carried by their predictions until the next
    * frame that is detected.
@@ -107,8 +107,13 @@ export class Tracker {
         if (at - t.lastChecked >= this.config.stationary_check_s * 1000) return false;
         continue;
       }
-      if (t.state !== 'confirmed' || t.steadyHits < STEADY_HITS || at - t.lastChecked >= limitMs) return false;
+      // A tentative track needs detections to be confirmed, and a track missed where it was looked for may
+      // be gone or hidden: neither explains motion (below), so whatever they do that moves is detected.
+      if (t.state === 'tentative' || t.misses > 0) continue;
       const [x1, y1, x2, y2] = this.predict(t, at);
+      // Predicted out of the picture: nothing there to look at.
+      if (x2 <= 0 || y2 <= 0 || x1 >= this.frameW || y1 >= this.frameH) continue;
+      if (t.steadyHits < STEADY_HITS || at - t.lastChecked >= limitMs) return false;
       // Motion boxes come from a downscaled frame and take in shadows: give the prediction some room.
       const mx = 0.3 * (x2 - x1);
       const my = 0.3 * (y2 - y1);

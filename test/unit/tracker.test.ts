@@ -139,9 +139,9 @@ describe('Tracker', () => {
       // coast_s (0.4 s) after the last detection it must be looked at again.
       expect(t.canCoast(1000 + 400, motionAt(130))).toBe(false);
       expect(t.canCoast(1200, [])).toBe(true);
-      // A tentative second walker: nothing coasts until it is confirmed (or gone).
+      // A new walker's motion is its own, on no steady track: the frame goes to the detector.
       t.update([person(110), person(300, 200)], 1200);
-      expect(t.canCoast(1400, motionAt(120))).toBe(false);
+      expect(t.canCoast(1400, [...motionAt(120), ...motionAt(305, 200)])).toBe(false);
     });
 
     it('does not coast a track that jumped away from its prediction, or with coast_s 0', () => {
