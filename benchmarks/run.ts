@@ -1,6 +1,7 @@
 // npm run bench [-- detect|ingest ...] [-- --seconds N --cameras 1,4,8 --runs N]: runs the benchmarks and
 // prints their tables (markdown).
 import { parseArgs } from 'node:util';
+import { accuracyBenchmark } from './accuracy.js';
 import { detectBenchmark } from './detect.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
@@ -13,13 +14,14 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '20' },
     cameras: { type: 'string', default: '1,4,8' },
     runs: { type: 'string', default: '40' },
-    'pipeline-cameras': { type: 'string', default: '1,4,8,12' },
+    'pipeline-cameras': { type: 'string', default: '2,4,8,12,16' },
     'search-sizes': { type: 'string', default: '1000000,10000000' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['ingest', 'detect', 'plates', 'search', 'pipeline']);
+const wanted = new Set(positionals.length ? positionals : ['accuracy', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
+if (wanted.has('accuracy')) tables.push(await accuracyBenchmark());
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));

@@ -21,7 +21,7 @@ export const DEFAULT_CLASSES = ['person', 'bicycle', 'car', 'motorcycle', 'bus',
 
 /** Score thresholds that differ from detector.score_threshold by default, chosen on the evaluation set
  * (`npm run bench -- accuracy`, README "Accuracy"). */
-export const DEFAULT_CLASS_THRESHOLDS: Readonly<Record<string, number>> = {};
+export const DEFAULT_CLASS_THRESHOLDS: Readonly<Record<string, number>> = { person: 0.45 };
 
 /** Vehicles on four or more wheels: a body colour, and a plate. */
 export const FOUR_WHEELERS: readonly string[] = ['car', 'truck', 'bus'];
