@@ -37,10 +37,6 @@ export class EmptyRegions {
     const fresh = this.areas.filter((a) => at - a.at < this.recheckMs);
     return motion.filter((m) => !fresh.some((a) => overlap(m, a.region) >= 0.8 * area(m)));
   }
-
-  clear(): void {
-    this.areas = [];
-  }
 }
 
 function area(r: Rect): number {
