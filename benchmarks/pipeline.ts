@@ -112,14 +112,21 @@ const VARIANTS: Variant[] = [
   { name: 'previous (fp32, 1×1, per region)', detector: { model: 'nanodet-416', workers: 1, threads: 1, pack_regions: false }, bare: false },
 ];
 
-export async function pipelineBenchmark(counts: number[], seconds: number): Promise<string> {
+/** With --pipeline-sizing: the rows the auto sizing rule (src/detect/sizing.ts) was chosen from. */
+const SIZING_VARIANTS: Variant[] = [
+  { name: '1 worker × 2 threads', detector: { workers: 1, threads: 2 }, bare: false },
+  { name: '2 workers × 1 thread', detector: { workers: 2, threads: 1 }, bare: false },
+];
+
+export async function pipelineBenchmark(counts: number[], seconds: number, sizing = false): Promise<string> {
+  const variants = sizing ? [...VARIANTS, ...SIZING_VARIANTS] : VARIANTS;
   const clip = await street720p25(sharedFixture('video/opencv-vtest-pedestrians-720p10.mp4'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-pipeline-'));
   const rows: string[] = [];
   for (const n of counts) {
     const server = await startRtspServer(Array.from({ length: n }, (_, i) => ({ name: `cam${i + 1}`, file: clip, fps: 25 })));
     try {
-      for (const variant of VARIANTS) rows.push(await measure(server, dir, n, seconds, variant));
+      for (const variant of variants) rows.push(await measure(server, dir, n, seconds, variant));
     } finally {
       await server.stop();
     }
@@ -139,8 +146,8 @@ export async function pipelineBenchmark(counts: number[], seconds: number): Prom
 async function measure(server: RtspServerProcess, dir: string, n: number, seconds: number, variant: Variant): Promise<string> {
   const names = Array.from({ length: n }, (_, i) => `cam${i + 1}`);
   const file = writeDaemonConfig(dir, {
-    fileName: `pipeline-${n}-${VARIANTS.indexOf(variant)}.yaml`,
-    dataDir: `./data-${n}-${VARIANTS.indexOf(variant)}`,
+    fileName: `pipeline-${n}-${variant.name.replace(/\W+/g, '-')}.yaml`,
+    dataDir: `./data-${n}-${variant.name.replace(/\W+/g, '-')}`,
     busPort: null,
     cameras: names.map((name, i) => ({ name, url: server.url(name), location: `street ${i + 1}` })),
     extra: { detector: variant.detector },

@@ -1,5 +1,5 @@
-// npm run bench [-- detect|ingest ...] [-- --seconds N --cameras 1,4,8 --runs N]: runs the benchmarks and
-// prints their tables (markdown).
+// npm run bench [-- accuracy|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
+// --pipeline-cameras 2,4,8,12,16 --pipeline-sizing]: runs the benchmarks and prints their tables (markdown).
 import { parseArgs } from 'node:util';
 import { accuracyBenchmark } from './accuracy.js';
 import { detectBenchmark } from './detect.js';
@@ -15,6 +15,7 @@ const { values, positionals } = parseArgs({
     cameras: { type: 'string', default: '1,4,8' },
     runs: { type: 'string', default: '40' },
     'pipeline-cameras': { type: 'string', default: '2,4,8,12,16' },
+    'pipeline-sizing': { type: 'boolean', default: false },
     'search-sizes': { type: 'string', default: '1000000,10000000' },
   },
 });
@@ -26,5 +27,5 @@ if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs))
 if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
-if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds));
+if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds, values['pipeline-sizing']));
 console.log('\n' + tables.join('\n\n'));
