@@ -1,11 +1,9 @@
 // Where the tests' real media live, with a clear failure when they are missing (never a silent skip).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../src/version.js';
+import { DEBIAN_MEDIA, SHARED_FIXTURES } from '../../src/dev-media.js';
 
-export const DEBIAN_MEDIA = path.join(PROJECT_ROOT, '.cache', 'debian');
-/** ../shared/fixtures beside the checkout, or wherever VIGIL_FIXTURES points (a copy elsewhere). */
-export const SHARED_FIXTURES = process.env.VIGIL_FIXTURES ? path.resolve(process.env.VIGIL_FIXTURES) : path.resolve(PROJECT_ROOT, '..', 'shared', 'fixtures');
+export { DEBIAN_MEDIA, SHARED_FIXTURES };
 
 /** A file unpacked from Debian packages by scripts/fetch-test-media.sh (the test setup runs it). */
 export function debianMedia(name: string): string {
