@@ -42,7 +42,8 @@ export async function detectBenchmark(runs: number): Promise<string> {
       '-vf', 'scale=640:360', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1']),
   };
   const rows: string[] = [];
-  for (const modelId of ['nanodet-416', 'centernet-512'] as const) {
+  const bareMs = new Map<string, number>();
+  for (const modelId of ['nanodet-416', 'nanodet-416-int8', 'centernet-512'] as const) {
     for (const threads of [1, 2]) {
       const model = resolveModel(modelId);
       const detector = await Detector.create({ ...DETECTOR_DEFAULTS, model: modelId, threads });
@@ -55,7 +56,11 @@ export async function detectBenchmark(runs: number): Promise<string> {
         await session.run(feeds);
       }
       const pre: number[] = [], inf: number[] = [], dec: number[] = [], whole: number[] = [], bare: number[] = [];
-      // Interleaved, so both see the same machine state.
+      // Interleaved, so both see the same machine state, with a pause after each: onnxruntime's intra-op
+      // threads spin for a while after a run, and at 2 threads on 2 cores the other session's spinning
+      // slowed the next run (nanodet-416 at 2 threads: 58 ms back to back, 46 ms with the pause; 28-34 ms
+      // for one session alone, whose weights need not share the cache with another's).
+      const settle = () => new Promise((r) => setTimeout(r, 20));
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
         const { timings } = await detector.detect(frame);
@@ -63,9 +68,11 @@ export async function detectBenchmark(runs: number): Promise<string> {
         pre.push(timings.preprocessMs);
         inf.push(timings.inferenceMs);
         dec.push(timings.decodeMs);
+        await settle();
         const t1 = performance.now();
         await session.run(feeds);
         bare.push(performance.now() - t1);
+        await settle();
       }
       const detectGap = await maxLoopGap(async () => {
         for (let i = 0; i < 5; i++) await detector.detect(frame);
@@ -80,6 +87,7 @@ export async function detectBenchmark(runs: number): Promise<string> {
           `${fmt(quantile(dec, 0.5))} / ${fmt(quantile(dec, 0.9))} | ${fmt(quantile(whole, 0.5))} | ${fmt(quantile(bare, 0.5))} | ` +
           `${(quantile(whole, 0.5) / quantile(bare, 0.5)).toFixed(2)} | ${fmt(detectGap)} / ${fmt(bareGap)} |`,
       );
+      bareMs.set(`${modelId}/${threads}`, quantile(bare, 0.5));
       console.error(`detect ${modelId} threads=${threads}: whole ${fmt(quantile(whole, 0.5))} ms, bare run ${fmt(quantile(bare, 0.5))} ms`);
     }
   }
@@ -89,5 +97,14 @@ export async function detectBenchmark(runs: number): Promise<string> {
     '| model | threads | preprocess | inference | decode + NMS | vigil detect() | bare session.run | ratio | event-loop max gap: detect() / bare run |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    'int8 against fp32, bare session.run medians in ms:',
+    '',
+    '| threads | nanodet-416 | nanodet-416-int8 | int8 / fp32 |',
+    '|---:|---:|---:|---:|',
+    ...[1, 2].map((t) => {
+      const [fp32, int8] = [bareMs.get(`nanodet-416/${t}`)!, bareMs.get(`nanodet-416-int8/${t}`)!];
+      return `| ${t} | ${fmt(fp32)} | ${fmt(int8)} | ${(int8 / fp32).toFixed(2)} |`;
+    }),
   ].join('\n');
 }
