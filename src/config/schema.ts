@@ -97,8 +97,8 @@ export const CustomModelSchema = z
 
 export const DetectorSchema = z
   .strictObject({
-    model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-416')
-      .describe('nanodet-416 (fast), centernet-512 (better on small objects), or { path, format, input, ... }'),
+    model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-416-int8')
+      .describe('nanodet-416-int8 (the default: fastest), nanodet-416 (fp32), centernet-512, or { path, format, input, ... }'),
     threads: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
       .describe('intra-op threads per inference session; auto: see the README\'s sizing section'),
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
