@@ -2,126 +2,12 @@
 // and recall per class at IoU ≥ 0.5 and false positives per frame, for each built-in model, on frames as
 // the daemon sees them (yuv420p at a 640-wide detect size) and on the photos; then the score threshold per
 // class that the defaults are chosen from.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { DETECTOR_DEFAULTS, type DetectorConfig } from '../src/config/schema.js';
 import { Detector, type LabeledDetection } from '../src/detect/detector.js';
-import { readImageFile } from '../src/detect/image-file.js';
 import { pipelineRegionOptions, planRegions } from '../src/detect/regions.js';
-import { iou, type Box } from '../src/image/geometry.js';
-import type { Image } from '../src/image/image.js';
-import { bundledFfmpegPath } from '../src/ingest/ffmpeg.js';
+import type { Box } from '../src/image/geometry.js';
 import { readManifest } from '../src/models/manifest.js';
-import { PROJECT_ROOT } from '../src/version.js';
-import { labelGroup } from '../src/vocabulary/labels.js';
-import { debianMedia, sharedFixture } from '../test/harness/media-paths.js';
-
-interface LabelledBox {
-  label: string;
-  box: [number, number, number, number];
-  hard?: boolean;
-}
-
-interface EvalSet {
-  labels: string[];
-  sources: Record<string, { file: string; root: 'fixtures' | 'debian'; width: number; height: number }>;
-  frames: Array<{ source: string; frame?: number; boxes: LabelledBox[] }>;
-}
-
-/** One evaluation image as the detector gets it, with its truth in that image's pixels. */
-export interface EvalImage {
-  name: string;
-  image: Image;
-  truth: Array<{ label: string; box: Box; hard: boolean }>;
-}
-
-export const EVAL_SET_FILE = path.join(PROJECT_ROOT, 'benchmarks', 'accuracy', 'detection-eval.json');
-/** The daemon's default detect width; the height keeps the camera's aspect. */
-const DETECT_WIDTH = 640;
-
-/** Decodes every labelled frame once: video frames to yuv420p at the detect size, photos as RGB. */
-export async function loadEvalImages(file = EVAL_SET_FILE): Promise<EvalImage[]> {
-  const set = JSON.parse(readFileSync(file, 'utf8')) as EvalSet;
-  const out: EvalImage[] = [];
-  const bySource = new Map<string, EvalSet['frames']>();
-  for (const f of set.frames) bySource.set(f.source, [...(bySource.get(f.source) ?? []), f]);
-  for (const [name, frames] of bySource) {
-    const source = set.sources[name];
-    if (!source) throw new Error(`${file}: frames name source "${name}", which is not in "sources"`);
-    const media = source.root === 'fixtures' ? sharedFixture(source.file) : debianMedia(source.file);
-    if (frames.every((f) => f.frame === undefined)) {
-      const image = await readImageFile(media);
-      for (const f of frames) out.push({ name: `${name}`, image, truth: truthOf(f.boxes, 1, 1) });
-      continue;
-    }
-    const height = 2 * Math.round((DETECT_WIDTH * source.height) / source.width / 2);
-    const sx = DETECT_WIDTH / source.width;
-    const sy = height / source.height;
-    const indices = frames.map((f) => f.frame!).sort((a, b) => a - b);
-    // One decode per video: the frames come out in index order, exactly the pixels the labeller saw, scaled.
-    const raw = execFileSync(bundledFfmpegPath(), ['-v', 'error', '-i', media, '-vf', `select='${indices.map((i) => `eq(n\\,${i})`).join('+')}',scale=${DETECT_WIDTH}:${height}`,
-      '-vsync', '0', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 30 });
-    const size = (DETECT_WIDTH * height * 3) / 2;
-    if (raw.length !== size * indices.length) throw new Error(`${media}: expected ${indices.length} frames from ffmpeg, got ${raw.length / size}`);
-    for (const f of frames) {
-      const k = indices.indexOf(f.frame!);
-      const data = new Uint8Array(raw.buffer, raw.byteOffset + k * size, size);
-      out.push({ name: `${name}#${f.frame}`, image: { kind: 'yuv420p', width: DETECT_WIDTH, height, data }, truth: truthOf(f.boxes, sx, sy) });
-    }
-  }
-  return out;
-}
-
-function truthOf(boxes: LabelledBox[], sx: number, sy: number): EvalImage['truth'] {
-  return boxes.map((b) => ({ label: b.label, hard: b.hard === true, box: [b.box[0] * sx, b.box[1] * sy, (b.box[0] + b.box[2]) * sx, (b.box[1] + b.box[3]) * sy] }));
-}
-
-/** Classes scored: people, and vehicles as one group (the labels within it are scored apart as well). */
-export const SCORED = ['person', 'vehicle', 'car', 'truck', 'bus', 'motorcycle', 'bicycle'] as const;
-const classOf = (label: string, scored: string) => (scored === 'vehicle' ? labelGroup(label) === 'vehicle' : label === scored);
-
-export interface Tally {
-  tp: number;
-  fp: number;
-  fn: number;
-}
-
-/**
- * Greedy matching by score at IoU ≥ 0.5 within one class. Detections on a hard box (any label) are
- * neither right nor wrong, and hard boxes that nobody found are not misses.
- */
-export function tally(dets: LabeledDetection[], truth: EvalImage['truth'], scored: string, threshold: number | ((label: string) => number)): Tally {
-  const min = typeof threshold === 'number' ? () => threshold : threshold;
-  const mine = dets.filter((d) => d.score >= min(d.label) && classOf(d.label, scored)).sort((a, b) => b.score - a.score);
-  const gts = truth.filter((t) => classOf(t.label, scored));
-  const used = new Set<number>();
-  const t: Tally = { tp: 0, fp: 0, fn: 0 };
-  for (const d of mine) {
-    let best = -1;
-    let bestIou = 0.5;
-    gts.forEach((g, i) => {
-      if (used.has(i)) return;
-      const o = iou(d.box, g.box);
-      if (o >= bestIou) {
-        best = i;
-        bestIou = o;
-      }
-    });
-    if (best >= 0) {
-      used.add(best);
-      if (!gts[best]!.hard) t.tp++;
-    } else if (!truth.some((g) => g.hard && iou(d.box, g.box) >= 0.5)) {
-      t.fp++;
-    }
-  }
-  t.fn = gts.filter((g, i) => !g.hard && !used.has(i)).length;
-  return t;
-}
-
-export function add(a: Tally, b: Tally): Tally {
-  return { tp: a.tp + b.tp, fp: a.fp + b.fp, fn: a.fn + b.fn };
-}
+import { add, classOf, loadEvalImages, SCORED, tally, type EvalImage } from '../test/harness/detection-eval.js';
 
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}`);
 

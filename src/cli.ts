@@ -102,7 +102,10 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'list') {
         for (const [id, m] of Object.entries(readManifest().models)) {
           const precision = m.quantization ? `int8 of ${m.quantization.from}` : 'fp32';
-          console.log(`${id}\t${m.format}\t${m.input.shape.join('x')}\t${m.source.package}@${m.source.version}\t${m.file}\t${precision}`);
+          const a = builtinModel(id)?.accuracy;
+          // Precision/recall on the evaluation set: what an operator weighs a model by.
+          const accuracy = a ? `person P${a.person[0]}/R${a.person[1]} vehicle P${a.vehicle[0]}/R${a.vehicle[1]}` : '';
+          console.log(`${id}\t${m.format}\t${m.input.shape.join('x')}\t${m.source.package}@${m.source.version}\t${m.file}\t${precision}\t${accuracy}`);
         }
         return 0;
       }

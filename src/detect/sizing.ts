@@ -17,8 +17,8 @@ export interface InferenceSizing {
 }
 
 export function inferenceSizing(config: Pick<DetectorConfig, 'workers' | 'threads'>, cameras: number, cores = os.availableParallelism()): InferenceSizing {
-  // The cores decoding leaves free for inference, at least one.
-  const free = Math.max(1, Math.floor(cores - cameras * DECODE_CORES_PER_CAMERA));
+  // The cores decoding leaves free for inference, a part-free core counted (the OS shares it), at least one.
+  const free = Math.max(1, Math.ceil(cores - cameras * DECODE_CORES_PER_CAMERA - 0.05));
   const workers = config.workers === 'auto' ? Math.min(MAX_WORKERS, cameras <= 1 ? 1 : free) : config.workers;
   const threads = config.threads === 'auto' ? Math.max(1, Math.min(4, Math.floor(free / workers))) : config.threads;
   const reason =
