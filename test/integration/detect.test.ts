@@ -164,12 +164,13 @@ describe('Detector', () => {
 
   it('takes a drop-in ONNX model by path and format', async () => {
     const detector = await Detector.create(config({ model: { path: path.join(MODELS_DIR, 'nanodet-416.onnx'), format: 'nanodet', input: { width: 416, height: 416 } } }));
+    const fp32 = await Detector.create(config({ model: 'nanodet-416' }));
     try {
       const image = await readImageFile(debianMedia('messi5.jpg'));
-      const [mine, builtin] = await Promise.all([detector.detect(image), detectors.nanodet!.detect(image)]);
+      const [mine, builtin] = await Promise.all([detector.detect(image), fp32.detect(image)]);
       expect(mine.detections).toEqual(builtin.detections);
     } finally {
-      await detector.close();
+      await Promise.all([detector.close(), fp32.close()]);
     }
   });
 
