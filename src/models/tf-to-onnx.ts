@@ -38,7 +38,13 @@ const NCHW = [0, 3, 1, 2]; // the ONNX layout of an NHWC tensor
 export interface ConvertOptions {
   /** TF node names to expose as outputs; the graph is cut there (e.g. before CenterNet's TopK tail). */
   outputs: string[];
-  /** Logical (TF) input shape, when the placeholder's own is not fully known. */
+  /**
+   * Logical (TF) input shape, when the placeholder's own is not fully known, or to convert a fully
+   * convolutional graph at another resolution than the one it was exported at: when the spatial size differs
+   * from the declared one, Resize sizes baked as constants are taken as multiples of their input's size at the
+   * declared resolution and kept as the same multiples, and a Reshape whose constant shape no longer fits has
+   * its one size-dependent dimension inferred from the element count.
+   */
   inputShape?: number[];
   name: string;
   docString?: string;
@@ -60,6 +66,8 @@ class Converter {
   private readonly values = new Map<string, Value>();
   private folded = 0;
   private input!: { name: string; shape: number[] };
+  /** New / declared input height and width, when `inputShape` changes the declared spatial size. */
+  private rescale: [number, number] | undefined;
 
   constructor(
     private readonly graph: TfGraph,
@@ -238,6 +246,11 @@ class Converter {
     if (shape.length !== 4) throw new Error(`input ${node.name}: expected a 4-D image input, got [${shape}]`);
     // The ONNX input is always planar (N,C,H,W): an NHWC placeholder is that same tensor with perm NCHW.
     const nhwc = shape[3] === 3 && shape[1] !== 3;
+    if (declared.length === 4) {
+      const [ah, aw] = nhwc ? [1, 2] : [2, 3];
+      const [dh, dw] = [declared[ah]!, declared[aw]!];
+      if (dh > 0 && dw > 0 && (dh !== shape[ah] || dw !== shape[aw])) this.rescale = [shape[ah]! / dh, shape[aw]! / dw];
+    }
     const onnxShape = nhwc ? NCHW.map((a) => shape[a]!) : shape;
     const name = node.name.replace(/:0$/, '');
     this.b.addInput(name, onnxShape);
@@ -401,8 +414,9 @@ class Converter {
 
   private resize(node: TfNode, inputs: Value[]): TensorValue {
     const x = this.toPerm(this.tensorOf(inputs[0]!, 'input', node), NCHW);
-    const [outH, outW] = Array.from(this.constOf(inputs[1], 'size', node).data) as [number, number];
-    const [n, , , c] = x.shape as [number, number, number, number];
+    const size = Array.from(this.constOf(inputs[1], 'size', node).data) as [number, number];
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [outH, outW] = this.rescale ? [rescaledSize(node, 'height', h, size[0], this.rescale[0]), rescaledSize(node, 'width', w, size[1], this.rescale[1])] : size;
     const alignCorners = attrBool(node, 'align_corners', false);
     const halfPixel = attrBool(node, 'half_pixel_centers', false);
     const bilinear = node.op === 'ResizeBilinear';
@@ -434,7 +448,7 @@ class Converter {
 
   private reshape(node: TfNode, inputs: Value[]): TensorValue {
     const x = this.toPerm(this.tensorOf(inputs[0]!, 'input', node), identityPerm(this.tensorOf(inputs[0]!, 'input', node).shape.length));
-    const shape = reshapeTarget(node, x.shape, inputs[1]?.kind === 'const' ? inputs[1].t : undefined);
+    const shape = reshapeTarget(node, x.shape, inputs[1]?.kind === 'const' ? inputs[1].t : undefined, this.rescale !== undefined);
     const shapeName = this.b.int64Initializer(`${node.name}/shape`, shape);
     return this.emit(node, 'Reshape', [x.name, shapeName], {}, shape, identityPerm(shape.length));
   }
@@ -480,7 +494,52 @@ function convPads(node: TfNode, h: number, w: number, kh: number, kw: number, sh
   return { pads: [top, left, bottom, right], outH, outW };
 }
 
-function reshapeTarget(node: TfNode, inShape: number[], shapeConst: ConstTensor | undefined): number[] {
+/**
+ * A Resize's constant output size along one axis, for an input converted at another resolution than the
+ * declared one: the constant is a ratio of the input's size at the declared resolution (`size / scale`), an
+ * integer multiple for upsampling or an integer fraction for downsampling (PAN: 52 to 26), and the same ratio
+ * of the input's size now.
+ */
+function rescaledSize(node: TfNode, axis: string, size: number, baked: number, scale: number): number {
+  const near = (v: number) => Math.abs(v - Math.round(v)) < 1e-6;
+  const original = size / scale;
+  const ratio = baked / original;
+  const out = size * ratio;
+  if (!near(original) || !(near(ratio) || near(1 / ratio)) || !near(out) || Math.round(out) < 1) {
+    throw new Error(
+      `${node.op} ${node.name}: its ${axis} is ${baked} for an input of ${original} at the graph's declared resolution, and ` +
+        `${baked}/${original} of ${size} at the new one is not a whole number of pixels: it cannot be converted at this input size`,
+    );
+  }
+  return Math.round(out);
+}
+
+/**
+ * A Reshape's constant shape that no longer fits the element count because the input size changed: the one
+ * dimension that does not appear in the input's shape depends on the resolution and is inferred.
+ */
+function refitShape(node: TfNode, inShape: number[], target: number[]): number[] {
+  const unmatched = [...inShape];
+  const free: number[] = [];
+  target.forEach((d, i) => {
+    const k = unmatched.indexOf(d);
+    if (k >= 0) unmatched.splice(k, 1);
+    else if (d !== 1) free.push(i);
+  });
+  if (free.length !== 1) {
+    throw new Error(
+      `${node.name}: Reshape to the constant [${target}] does not fit [${inShape}] at the new input size, and ` +
+        (free.length === 0 ? 'no dimension' : `${free.length} dimensions (${free.map((i) => target[i]).join(', ')})`) +
+        ' could be the one that depends on it',
+    );
+  }
+  const rest = sizeOf(target.filter((_, i) => i !== free[0]));
+  const total = sizeOf(inShape);
+  if (total % rest !== 0) throw new Error(`${node.name}: cannot reshape [${inShape}] to [${target}] at the new input size`);
+  return target.map((d, i) => (i === free[0] ? total / rest : d));
+}
+
+function reshapeTarget(node: TfNode, inShape: number[], shapeConst: ConstTensor | undefined, rescaled = false): number[] {
   const total = sizeOf(inShape);
   let target: number[];
   if (node.op === 'Reshape') {
@@ -496,6 +555,7 @@ function reshapeTarget(node: TfNode, inShape: number[], shapeConst: ConstTensor 
   }
   const unknown = target.indexOf(-1);
   if (unknown >= 0) target[unknown] = total / sizeOf(target.filter((d) => d !== -1));
+  else if (rescaled && node.op === 'Reshape' && sizeOf(target) !== total) target = refitShape(node, inShape, target);
   if (sizeOf(target) !== total) throw new Error(`${node.name}: cannot reshape [${inShape}] to [${target}]`);
   return target;
 }
