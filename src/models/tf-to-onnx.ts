@@ -41,8 +41,8 @@ export interface ConvertOptions {
   /**
    * Logical (TF) input shape, when the placeholder's own is not fully known, or to convert a fully
    * convolutional graph at another resolution than the one it was exported at: when the spatial size differs
-   * from the declared one, Resize sizes baked as constants are taken as multiples of their input's size at the
-   * declared resolution and kept as the same multiples, and a Reshape whose constant shape no longer fits has
+   * from the declared one, Resize sizes baked as constants are taken as ratios (integer multiples or fractions)
+   * of their input's size at the declared resolution and kept as the same ratios, and a Reshape whose constant shape no longer fits has
    * its one size-dependent dimension inferred from the element count.
    */
   inputShape?: number[];
