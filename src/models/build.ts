@@ -126,6 +126,7 @@ function convertedPlan(model: ConvertedModel): Plan {
       const graph = loadTfjsGraph(source.json);
       const result = convertGraph(graph, {
         outputs: model.outputs ?? graph.outputs,
+        ...(model.inputShape ? { inputShape: model.inputShape } : {}),
         name: model.id,
         docString: `${model.description}; converted by vigil from ${model.source.package}@${source.version} ${model.source.file}`,
       });
