@@ -43,7 +43,7 @@ export async function detectBenchmark(runs: number): Promise<string> {
   };
   const rows: string[] = [];
   const bareMs = new Map<string, number>();
-  for (const modelId of ['nanodet-416', 'nanodet-416-int8', 'centernet-512'] as const) {
+  for (const modelId of ['nanodet-416', 'nanodet-416-int8', 'nanodet-320', 'nanodet-320-int8', 'centernet-512'] as const) {
     for (const threads of [1, 2]) {
       const model = resolveModel(modelId);
       const detector = await Detector.create({ ...DETECTOR_DEFAULTS, model: modelId, threads });
