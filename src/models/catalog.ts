@@ -24,7 +24,8 @@ export interface Accuracy {
   vehicle: [precision: number, recall: number];
 }
 
-/** A model converted from a TF.js graph in an npm package. */
+/** A model converted from a TF.js graph in an npm package. Its description is written into the model (the
+ * doc string): changing it changes the bytes, the manifest's checksum and the int8 calibration's match. */
 export interface ConvertedModel extends ModelSpec {
   source: { package: string; file: string };
   /** TF node names where the graph is cut (post-processing is done in TypeScript). */
@@ -53,8 +54,6 @@ export type BuiltinModel = ConvertedModel | QuantizedModel;
 
 const NANODET: ConvertedModel = {
   id: 'nanodet-416',
-  // The description is written into the model (its doc string): changing it changes the bytes, and so
-  // invalidates the int8 calibration made on them.
   description: 'NanoDet-m (COCO), 416x416: the fast default',
   accuracy: { person: [98.2, 92.4], vehicle: [99.0, 90.7] },
   format: 'nanodet',
@@ -97,7 +96,7 @@ function int8(parent: ConvertedModel, description: string, accuracy: Accuracy): 
 export const BUILTIN_MODELS: readonly BuiltinModel[] = [
   NANODET,
   CENTERNET,
-  int8(NANODET, 'NanoDet-m (COCO), 416x416, static int8 (fp32 first stage and output layers): the default', { person: [98.2, 92.4], vehicle: [100.0, 91.7] }),
+  int8(NANODET, 'NanoDet-m (COCO), 416x416, static int8 (fp32 first stage and output layers)', { person: [98.2, 92.4], vehicle: [100.0, 91.7] }),
   NANODET_320,
   int8(NANODET_320, 'NanoDet-m (COCO), 320x320, static int8 (fp32 first stage and output layers)', { person: [96.8, 89.0], vehicle: [100.0, 90.7] }),
 ];
