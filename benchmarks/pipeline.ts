@@ -109,6 +109,7 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'defaults', detector: {}, bare: true },
+  { name: 'nanodet-320-int8', detector: { model: 'nanodet-320-int8' }, bare: false },
   { name: 'previous (fp32, 1×1, per region)', detector: { model: 'nanodet-416', workers: 1, threads: 1, pack_regions: false }, bare: false },
 ];
 
