@@ -51,7 +51,8 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
   const keep = (d: Detection) => request.scoreThreshold !== undefined || d.score >= (classThresholds.get(d.classId) ?? decode.scoreThreshold);
   const timings: Timings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0, inferences: 0 };
   let detections: Detection[];
-  if (request.pack && regions.length > 1) {
+  // More than four regions do not fit the 2×2 tiles (the pipeline plans at most three): one by one.
+  if (request.pack && regions.length > 1 && regions.length <= 4) {
     const t0 = performance.now();
     fillNeutral(model, input);
     const tiles = tileLayout(regions.length, model.input).map((tile, i) => ({ tile, region: regions[i]!, transform: preprocess(image, model, input, regions[i], tile) }));
