@@ -12,7 +12,7 @@ import { CameraSchema, DETECTOR_DEFAULTS, type DetectorConfig } from '../src/con
 import { resolveModel } from '../src/detect/model.js';
 import { cameraArgs, probeFfmpeg } from '../src/ingest/ffmpeg.js';
 import { writeDaemonConfig } from '../test/harness/daemon-config.js';
-import { sample, startDaemonProcess } from '../test/harness/daemon-process.js';
+import { startDaemonProcess } from '../test/harness/daemon-process.js';
 import { street720p25 } from '../test/harness/media.js';
 import { sharedFixture } from '../test/harness/media-paths.js';
 import { startRtspServer, type RtspServerProcess } from '../test/harness/rtsp-process.js';
@@ -31,17 +31,21 @@ function sum(text: string, name: string, labels: Record<string, string> = {}): n
   return total;
 }
 
-/** The p95 of a histogram's observations between two scrapes, from its cumulative buckets. */
-function p95(before: string, after: string, name: string): number | undefined {
+/**
+ * The bucket bound under which `q` of a histogram's observations between two scrapes lie (1: the slowest
+ * one), from its cumulative buckets; `labels` pick one series of a labelled histogram.
+ */
+function bucketQuantile(before: string, after: string, name: string, q: number, labels: Record<string, string> = {}): number | undefined {
   const buckets = (text: string) =>
-    text.split('\n').filter((l) => l.startsWith(`${name}_bucket{`)).map((l) => ({ le: /le="([^"]+)"/.exec(l)![1]!, n: Number(l.split(' ').pop()) }));
+    text.split('\n').filter((l) => l.startsWith(`${name}_bucket{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+      .map((l) => ({ le: /le="([^"]+)"/.exec(l)![1]!, n: Number(l.split(' ').pop()) }));
   const a = buckets(before);
   const b = buckets(after);
-  const total = (sample(after, `${name}_count`) ?? 0) - (sample(before, `${name}_count`) ?? 0);
+  const total = (b.at(-1)?.n ?? 0) - (a.at(-1)?.n ?? 0);
   if (total <= 0) return undefined;
   for (const bucket of b) {
     const prior = a.find((x) => x.le === bucket.le)?.n ?? 0;
-    if (bucket.n - prior >= 0.95 * total) return bucket.le === '+Inf' ? Infinity : Number(bucket.le);
+    if (bucket.n - prior >= q * total) return bucket.le === '+Inf' ? Infinity : Number(bucket.le);
   }
   return undefined;
 }
@@ -82,22 +86,6 @@ async function bareCpu(server: RtspServerProcess, n: number, seconds: number, in
     for (const c of children) c.kill('SIGKILL');
     await session.release();
   }
-}
-
-/** The largest bucket bound the slowest observation of a histogram between two scrapes stays under. */
-function maxBucket(before: string, after: string, name: string, labels: Record<string, string>): number | undefined {
-  const buckets = (text: string) =>
-    text.split('\n').filter((l) => l.startsWith(`${name}_bucket{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-      .map((l) => ({ le: /le="([^"]+)"/.exec(l)![1]!, n: Number(l.split(' ').pop()) }));
-  const a = buckets(before);
-  const b = buckets(after);
-  const total = b.at(-1) ? b.at(-1)!.n - (a.at(-1)?.n ?? 0) : 0;
-  if (total <= 0) return undefined;
-  for (const bucket of b) {
-    const prior = a.find((x) => x.le === bucket.le)?.n ?? 0;
-    if (bucket.n - prior >= total) return bucket.le === '+Inf' ? Infinity : Number(bucket.le);
-  }
-  return undefined;
 }
 
 interface Variant {
@@ -166,8 +154,8 @@ async function measure(server: RtspServerProcess, dir: string, n: number, second
     const detectorSkips = delta('vigil_frames_dropped_total', { reason: 'detector_busy' });
     const inferences = delta('vigil_inference_seconds_count');
     const perCamera = names.map((camera) => delta('vigil_detections_total', { camera }) / seconds);
-    const slowestGap = Math.max(...names.map((camera) => maxBucket(before, after, 'vigil_detection_interval_seconds', { camera }) ?? Infinity));
-    const latency = p95(before, after, 'vigil_pipeline_latency_seconds');
+    const slowestGap = Math.max(...names.map((camera) => bucketQuantile(before, after, 'vigil_detection_interval_seconds', 1, { camera }) ?? Infinity));
+    const latency = bucketQuantile(before, after, 'vigil_pipeline_latency_seconds', 0.95);
     const chosen = variant.detector.model ?? DETECTOR_DEFAULTS.model;
     const model = typeof chosen === 'string' ? chosen : 'nanodet-416';
     // Stopped before the bare run so the two never share the machine (the finally covers failures).
