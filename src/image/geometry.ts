@@ -27,6 +27,11 @@ export function iou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
+/** The area two boxes share (0 when they do not meet). */
+export function intersectionArea(a: Box, b: Box): number {
+  return Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+}
+
 export function boxToRect([x1, y1, x2, y2]: Box): Rect {
   return { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
 }

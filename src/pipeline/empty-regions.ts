@@ -2,10 +2,10 @@
 // all (leaves, a flag, a flickering lamp, rain, the clock overlay): measured on the car-park fixture, three
 // such spots moved in nearly every frame and sent every frame to the detector for nothing. Motion inside
 // an area found empty less than recheck_s ago is looked at again only when that time is up.
-import type { Rect } from '../image/geometry.js';
+import { intersectionArea, rectToBox, type Box, type Rect } from '../image/geometry.js';
 
 interface Checked {
-  region: Rect;
+  area: Box;
   at: number;
 }
 
@@ -18,15 +18,15 @@ export class EmptyRegions {
   constructor(private readonly recheckMs: number) {}
 
   /** The detector examined the frame of `motion` at `at` and found objects at `found`. */
-  examined(motion: readonly Rect[], found: ReadonlyArray<readonly [number, number, number, number]>, at: number): void {
+  examined(motion: readonly Rect[], found: readonly Box[], at: number): void {
     if (this.recheckMs <= 0) return;
     this.areas = this.areas.filter((a) => at - a.at < this.recheckMs);
     for (const m of motion) {
-      if (found.some((b) => overlap(m, { x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }) > 0)) continue;
+      if (found.some((b) => intersectionArea(rectToBox(m), b) > 0)) continue;
       // With a margin: the flicker of a leaf or a lamp wanders a little from frame to frame.
       const mx = 0.25 * m.width;
       const my = 0.25 * m.height;
-      this.areas.push({ region: { x: m.x - mx, y: m.y - my, width: m.width + 2 * mx, height: m.height + 2 * my }, at });
+      this.areas.push({ area: [m.x - mx, m.y - my, m.x + m.width + mx, m.y + m.height + my], at });
     }
     if (this.areas.length > MAX_AREAS) this.areas.splice(0, this.areas.length - MAX_AREAS);
   }
@@ -35,14 +35,6 @@ export class EmptyRegions {
   unexplained<T extends Rect>(motion: readonly T[], at: number): T[] {
     if (this.areas.length === 0) return [...motion];
     const fresh = this.areas.filter((a) => at - a.at < this.recheckMs);
-    return motion.filter((m) => !fresh.some((a) => overlap(m, a.region) >= 0.8 * area(m)));
+    return motion.filter((m) => !fresh.some((a) => intersectionArea(rectToBox(m), a.area) >= 0.8 * Math.max(1, m.width * m.height)));
   }
-}
-
-function area(r: Rect): number {
-  return Math.max(1, r.width * r.height);
-}
-
-function overlap(a: Rect, b: Rect): number {
-  return Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
 }

@@ -3,7 +3,7 @@
 // tentative → confirmed → ended. Parked objects become stationary and are only looked at now and then,
 // so a car parked all day is one event, not one a minute.
 import type { TrackerConfig } from '../config/schema.js';
-import { iou, pointInPolygon, type Box as BoxXYXY, type Polygon } from '../image/geometry.js';
+import { intersectionArea, iou, pointInPolygon, rectToBox, type Box as BoxXYXY, type Polygon } from '../image/geometry.js';
 import { labelGroup } from '../vocabulary/labels.js';
 
 export type { BoxXYXY };
@@ -121,7 +121,7 @@ export class Tracker {
     }
     return motion.every((m) => {
       const area = Math.max(1, m.width * m.height);
-      return steady.some((b) => overlapArea(b, [m.x, m.y, m.x + m.width, m.y + m.height]) >= 0.6 * area);
+      return steady.some((b) => intersectionArea(b, rectToBox(m)) >= 0.6 * area);
     });
   }
 
@@ -278,10 +278,6 @@ export class Tracker {
       t.velocity = [0, 0];
     }
   }
-}
-
-function overlapArea(a: BoxXYXY, b: BoxXYXY): number {
-  return Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
 }
 
 function centre(b: BoxXYXY): [number, number] {
