@@ -1,5 +1,5 @@
 // How many inference workers, and threads each, a box runs when the config says `auto`. Measured on 2
-// cores (README, sizing): one single-threaded session per core detects the most per CPU-second, because
+// cores (docs/operations.md, Sizing): one single-threaded session per core detects the most per CPU-second, because
 // intra-op threads synchronise at every layer and a camera's decoder takes a core's slices anyway; a
 // second thread in one session only pays when one camera is all there is to detect for.
 import os from 'node:os';

@@ -1,9 +1,10 @@
 // The only place that knows ffmpeg's command line: which binary, which options that build has, and the
 // arguments that turn a camera into raw yuv420p frames at the detect size and rate on stdout.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { isStreamUrl, type CameraConfig } from '../config/schema.js';
+import type { YuvImage } from '../image/image.js';
 
 const run = promisify(execFile);
 
@@ -78,4 +79,21 @@ export function cameraArgs(camera: CameraConfig, ffmpeg: FfmpegBinary, options: 
     '-vf', `fps=${fps},scale=${width}:${height}:flags=bilinear`,
     '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
   ];
+}
+
+/**
+ * Chosen frames of a video file (0-based decode order) as yuv420p at width×height in one ffmpeg run: what
+ * calibration and the evaluation set feed the detector. `scaler` is bilinear, as a camera's ffmpeg scales.
+ */
+export function decodeVideoFrames(ffmpegPath: string, file: string, indices: readonly number[], width: number, height: number, scaler = 'bilinear'): Map<number, YuvImage> {
+  const wanted = [...new Set(indices)].sort((a, b) => a - b);
+  const bytes = (width * height * 3) / 2;
+  const select = wanted.map((n) => `eq(n\\,${n})`).join('+');
+  const data = execFileSync(ffmpegPath, [
+    '-hide_banner', '-loglevel', 'error', '-i', file,
+    '-vf', `select='${select}',scale=${width}:${height}:flags=${scaler}`, '-vsync', '0',
+    '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
+  ], { maxBuffer: bytes * wanted.length + (1 << 20) });
+  if (data.length !== bytes * wanted.length) throw new Error(`${file}: ffmpeg gave ${data.length / bytes} of frames ${wanted.join(', ')}`);
+  return new Map(wanted.map((n, i) => [n, { kind: 'yuv420p', width, height, data: data.subarray(i * bytes, (i + 1) * bytes) }]));
 }

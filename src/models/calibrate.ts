@@ -3,7 +3,6 @@
 // planner would make around an object, and several such crops packed as tiles of one input), and takes each
 // activation's range from its histogram. `npm ci` has no media to calibrate on, so the result is committed
 // as statistics, models/calibration/<model>.json, and `vigil models build` quantizes from it.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import { pipelineRegionOptions, planRegions } from '../detect/regions.js';
 import { DEBIAN_MEDIA, SHARED_FIXTURES } from '../dev-media.js';
 import type { Rect } from '../image/geometry.js';
 import type { YuvImage } from '../image/image.js';
-import { bundledFfmpegPath } from '../ingest/ffmpeg.js';
+import { bundledFfmpegPath, decodeVideoFrames } from '../ingest/ffmpeg.js';
 import { CONVERTER_VERSION } from './build.js';
 import { MODELS_DIR, readManifest } from './manifest.js';
 import { decodeModel, encodeModel } from './onnx-builder.js';
@@ -92,21 +91,11 @@ export function mediaFile(source: string): string {
 
 /** The frames, decoded by ffmpeg to yuv420p at `size` as a camera's ffmpeg child delivers them (one ffmpeg per file). */
 export function decodeFrames(refs: readonly FrameRef[], size = FRAME_SIZE): YuvImage[] {
-  const bytes = (size.width * size.height * 3) / 2;
   const bySource = new Map<string, number[]>();
   for (const r of refs) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r.index]);
   const decoded = new Map<string, YuvImage>();
   for (const [source, indices] of bySource) {
-    const wanted = [...new Set(indices)].sort((a, b) => a - b);
-    const select = wanted.map((n) => `eq(n\\,${n})`).join('+');
-    // The ingest's own scaler (src/ingest/ffmpeg.ts): bilinear.
-    const data = execFileSync(bundledFfmpegPath(), [
-      '-hide_banner', '-loglevel', 'error', '-i', mediaFile(source),
-      '-vf', `select='${select}',scale=${size.width}:${size.height}:flags=bilinear`, '-vsync', '0',
-      '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
-    ], { maxBuffer: bytes * wanted.length + (1 << 20) });
-    if (data.length !== bytes * wanted.length) throw new Error(`${source}: ffmpeg gave ${data.length / bytes} of frames ${wanted.join(', ')}`);
-    wanted.forEach((n, i) => decoded.set(`${source}#${n}`, { kind: 'yuv420p', ...size, data: data.subarray(i * bytes, (i + 1) * bytes) }));
+    for (const [n, image] of decodeVideoFrames(bundledFfmpegPath(), mediaFile(source), indices, size.width, size.height)) decoded.set(`${source}#${n}`, image);
   }
   return refs.map((r) => decoded.get(`${r.source}#${r.index}`)!);
 }

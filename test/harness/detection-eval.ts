@@ -1,14 +1,13 @@
 // The hand-labelled detection evaluation set (benchmarks/accuracy/detection-eval.json, provenance in its
 // README): its images decoded as the daemon sees them, and precision/recall matching at IoU ≥ 0.5. Shared by
 // `npm run bench -- accuracy` and the test that keeps `vigil models list`'s accuracy figures true.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LabeledDetection } from '../../src/detect/detector.js';
 import { readImageFile } from '../../src/detect/image-file.js';
 import { iou, type Box } from '../../src/image/geometry.js';
 import type { Image } from '../../src/image/image.js';
-import { bundledFfmpegPath } from '../../src/ingest/ffmpeg.js';
+import { bundledFfmpegPath, decodeVideoFrames } from '../../src/ingest/ffmpeg.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { labelGroup } from '../../src/vocabulary/labels.js';
 import { debianMedia, sharedFixture } from './media-paths.js';
@@ -54,16 +53,11 @@ export async function loadEvalImages(file = EVAL_SET_FILE): Promise<EvalImage[]>
     const height = 2 * Math.round((DETECT_WIDTH * source.height) / source.width / 2);
     const sx = DETECT_WIDTH / source.width;
     const sy = height / source.height;
-    const indices = frames.map((f) => f.frame!).sort((a, b) => a - b);
-    // One decode per video: the frames come out in index order, exactly the pixels the labeller saw, scaled.
-    const raw = execFileSync(bundledFfmpegPath(), ['-v', 'error', '-i', media, '-vf', `select='${indices.map((i) => `eq(n\\,${i})`).join('+')}',scale=${DETECT_WIDTH}:${height}`,
-      '-vsync', '0', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 30 });
-    const size = (DETECT_WIDTH * height * 3) / 2;
-    if (raw.length !== size * indices.length) throw new Error(`${media}: expected ${indices.length} frames from ffmpeg, got ${raw.length / size}`);
+    // One decode per video: exactly the pixels the labeller saw, scaled with ffmpeg's default (bicubic), the
+    // scaler the published figures were measured with (ingest's bilinear would move them by up to 1.4 points).
+    const decoded = decodeVideoFrames(bundledFfmpegPath(), media, frames.map((f) => f.frame!), DETECT_WIDTH, height, 'bicubic');
     for (const f of frames) {
-      const k = indices.indexOf(f.frame!);
-      const data = new Uint8Array(raw.buffer, raw.byteOffset + k * size, size);
-      out.push({ name: `${name}#${f.frame}`, image: { kind: 'yuv420p', width: DETECT_WIDTH, height, data }, truth: truthOf(f.boxes, sx, sy) });
+      out.push({ name: `${name}#${f.frame}`, image: decoded.get(f.frame!)!, truth: truthOf(f.boxes, sx, sy) });
     }
   }
   return out;
