@@ -13,7 +13,7 @@ import { AuditLog, auditRetention } from './audit/audit-log.js';
 import { isoLocal } from './time/local-time.js';
 import { parseQuery } from './search/query-parser.js';
 import { SearchService, searchAnswerJson } from './search/search-service.js';
-import { siteSettings } from './search/search.js';
+import { explainColourMatches, siteSettings } from './search/search.js';
 import { eventJson } from './events/event-json.js';
 import { EventStore } from './events/store.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -238,7 +238,11 @@ async function search(query: string, values: { config?: string; db?: string; jso
   if (values.explain) {
     const filter = parseQuery(query, { now: new Date(), ...site });
     if (values.json) console.log(JSON.stringify(filter, null, 2));
-    else console.log(describeFilter(filter));
+    else {
+      console.log(describeFilter(filter));
+      // How a colour is matched on a vehicle: its own colour exactly, its rider's clothing as a near match.
+      for (const line of explainColourMatches(filter)) console.log(`  ${line}`);
+    }
     return 0;
   }
   if (!existsSync(dbFile)) throw new Error(`no event store at ${dbFile}`);

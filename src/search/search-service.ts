@@ -10,7 +10,7 @@ import type { StoredEvent } from '../events/store.js';
 import { parseQuery, type Place } from './query-parser.js';
 import { relaxations, type RelaxationKind } from './relaxations.js';
 import { groupResults } from './result-groups.js';
-import { nearMatches } from './search.js';
+import { exactMatchesFirst, nearMatches } from './search.js';
 
 /** What the parser needs of the site; read at every search (a config reload may change it). */
 export interface SearchContext {
@@ -29,7 +29,7 @@ export interface SearchHit {
   event: StoredEvent;
   /** The events folded into this card (the track's plate readings, repeats). */
   also: StoredEvent[];
-  /** Conditions met only approximately, e.g. ['plate']. */
+  /** Conditions met only approximately, e.g. ['plate'] or ['rider-colour'] (see nearMatches); ranked below exact ones. */
   nearMatch: string[];
 }
 
@@ -77,7 +77,8 @@ export class SearchService {
     const filter = request.filter ?? this.parse(request.text);
     const found = this.store.searchEvents(filter, { ...page, order: 'closest' });
     const around = filter.time?.around ? Date.parse(filter.time.around) : undefined;
-    const hits = groupResults(found.events, around).map((g) => ({ event: g.event, also: g.also, nearMatch: nearMatches(g.event, filter) }));
+    // Exact matches first within the page, near matches (a plate one character off, a rider's clothing) below.
+    const hits = exactMatchesFirst(groupResults(found.events, around).map((g) => ({ event: g.event, also: g.also, nearMatch: nearMatches(g.event, filter) })));
     const answer: SearchAnswer = { query: request.text, filter, hits, ...(found.next ? { next: found.next } : {}) };
     // Only a first page that found nothing asks what is close: a few index lookups.
     if (hits.length === 0 && !page.cursor) {

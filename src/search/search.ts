@@ -4,6 +4,7 @@
 import type { VigilConfig } from '../config/schema.js';
 import { isPlate } from '../plates/plate-rules.js';
 import type { StoredEvent } from '../events/store.js';
+import { isVehicle } from '../vocabulary/labels.js';
 import type { Place, SearchFilter } from './query-parser.js';
 
 /**
@@ -60,14 +61,63 @@ export function placeNamesFromConfig(config: VigilConfig): Record<string, { en?:
   return names;
 }
 
+/** Why a card is only a near match (the API's and the page's `near_match` words). */
+export type NearMatchReason = 'plate' | 'rider-colour';
+
+/** A vehicle's own colour: an object event's `colour`, a plate event's `vehicle_colour`. */
+const OWN_COLOUR_ATTRIBUTES = ['colour', 'vehicle_colour'] as const;
+/** What someone wears: a person's own colours, but on a (ridden) vehicle its rider's, not the vehicle's. */
+const CLOTHING_ATTRIBUTES = ['upper_colour', 'lower_colour'] as const;
+
 /**
- * Which of the filter's conditions the event meets only approximately, for the page to say so: `plate`
- * when its reading differs from the plate asked for (one character off, or a confusable pair such as 5/S).
+ * Which of the filter's conditions the event meets only approximately, for the page to say so and for the
+ * search to rank it below the exact matches of its page:
+ *  - `plate` when its reading differs from the plate asked for (one character off, or a confusable pair such
+ *    as 5/S);
+ *  - `rider-colour` when a colour asked for without a part ("red motorbike") is, on a vehicle, only its
+ *    rider's clothing (`upper_colour`/`lower_colour`), not its own colour. For a person the clothing is the
+ *    exact match. A colour counts as the store counts it: the reading or its runner-up (`alternative`).
  */
-export function nearMatches(event: StoredEvent, filter: SearchFilter): string[] {
-  const near: string[] = [];
+export function nearMatches(event: StoredEvent, filter: SearchFilter): NearMatchReason[] {
+  const near: NearMatchReason[] = [];
   const text = (event.attributes.plate as { text?: unknown } | undefined)?.text;
   if (filter.plate && !/[*?]/.test(filter.plate) && isPlate(filter.plate) && typeof text === 'string' && text !== filter.plate) near.push('plate');
+  if (event.label !== null && isVehicle(event.label)) {
+    const onlyRider = filter.colours.some((c) => c.part === 'any'
+      && !OWN_COLOUR_ATTRIBUTES.some((name) => hasColour(event, name, c.colour))
+      && CLOTHING_ATTRIBUTES.some((name) => hasColour(event, name, c.colour)));
+    if (onlyRider) near.push('rider-colour');
+  }
   return near;
 }
 
+/** Whether the event's colour attribute `name` reads `colour`, as the store indexes it (reading or runner-up). */
+function hasColour(event: StoredEvent, name: string, colour: string): boolean {
+  const value = event.attributes[name];
+  if (!value || typeof value !== 'object') return false;
+  const { colour: reading, alternative } = value as { colour?: unknown; alternative?: unknown };
+  return reading === colour || alternative === colour;
+}
+
+/**
+ * Cards in the order an officer reads them: exact matches first, then near matches, each in the order given
+ * (the page's time order and likelihood). Within one page only, as the ranking of result-groups.ts is.
+ */
+export function exactMatchesFirst<T extends { nearMatch: readonly string[] }>(hits: readonly T[]): T[] {
+  return [...hits.filter((h) => h.nearMatch.length === 0), ...hits.filter((h) => h.nearMatch.length > 0)];
+}
+
+/**
+ * What the filter's colours mean, for `vigil search --explain` and anyone else who says it in words: a colour
+ * with no part on vehicles is the vehicle's own colour, its rider's clothing only a near match ranked below.
+ * One line per such colour; none when the filter asks for no vehicle.
+ */
+export function explainColourMatches(filter: SearchFilter): string[] {
+  const vehicles = filter.labels.length === 0 || filter.labels.some(isVehicle);
+  const motionOnly = filter.kinds.length > 0 && filter.kinds.every((k) => k === 'motion');
+  if (!vehicles || motionOnly) return [];
+  const onlyVehicles = filter.labels.length > 0 && filter.labels.every(isVehicle);
+  return filter.colours.filter((c) => c.part === 'any').map((c) => onlyVehicles
+    ? `${c.colour}: the vehicle's own colour; its rider's clothing as a near match (ranked below)`
+    : `${c.colour}: a vehicle's own colour (its rider's clothing as a near match, ranked below), or a person's clothing`);
+}

@@ -8,6 +8,8 @@ import { EventStore, type EventFields } from '../../src/events/store.js';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { plateVariants } from '../../src/plates/plate-variants.js';
 import { placesFromConfig } from '../../src/search/search.js';
+import { SearchService, searchAnswerJson } from '../../src/search/search-service.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
 import { runCli } from '../harness/daemon-process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-search-'));
@@ -99,7 +101,57 @@ describe('search', () => {
   });
 });
 
+// The detector reports a ridden two-wheeler as one event: `colour` the bike's body, `upper_colour` its rider.
+describe('search on two-wheelers and their riders', () => {
+  const riderDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-search-riders-'));
+  let riders: EventStore;
+  let service: SearchService;
+  const keys = new Map<number, string>();
+  // Each listed in the store's newest-first order, the rider in red newest and likeliest: only the near-match
+  // ranking puts the red bike first.
+  const RIDERS: Array<EventFields & { key: string }> = [
+    { key: 'redBike', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.6, start: at('14:00'), end: at('14:01'), attributes: { colour: colour('red'), upper_colour: colour('blue') } },
+    { key: 'blueBikeRedRider', kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.9, start: at('14:05'), end: at('14:06'), attributes: { colour: colour('blue'), upper_colour: colour('red') } },
+    { key: 'personInRed', kind: 'object', camera: 'market-east', location: 'market', label: 'person', score: 0.9, start: at('14:10'), end: at('14:11'), attributes: { upper_colour: colour('red'), lower_colour: colour('black') } },
+  ];
+
+  beforeAll(async () => {
+    riders = EventStore.open(path.join(riderDir, 'data'), { flushMs: 1 });
+    for (const { key, ...e } of RIDERS) keys.set((await riders.insert(e)).id, key);
+    service = new SearchService(riders, new AuditLog(path.join(riderDir, 'data')), () => ({ timeZone: 'Asia/Shanghai', places: [], windowMinutes: 30 }));
+  });
+  afterAll(() => riders.close());
+
+  const answer = (q: string) => searchAnswerJson(service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }))
+    .events.map((e) => [keys.get(e.id), e.near_match]);
+
+  it('finds the bike\'s own colour first, its rider\'s clothing after it as a near match, and no person', () => {
+    for (const q of ['red motorbike', '红色摩托车', 'red scooter', '红色电动车']) {
+      expect(answer(q), q).toEqual([['redBike', []], ['blueBikeRedRider', ['rider-colour']]]);
+    }
+    // Unchanged for people: a person in red is an exact match.
+    expect(answer('person in red')).toEqual([['personInRed', []]]);
+    expect(answer('blue motorbike')).toEqual([['blueBikeRedRider', []], ['redBike', ['rider-colour']]]);
+  });
+
+  it('finds the motorcycles by any of their names', () => {
+    for (const q of ['motorbike', 'scooter', 'e-bike', '摩托车', '电动车', '电瓶车']) {
+      expect(answer(q).map(([key]) => key).sort(), q).toEqual(['blueBikeRedRider', 'redBike']);
+      expect(answer(q).every(([, near]) => (near as string[]).length === 0), q).toBe(true);
+    }
+  });
+});
+
 describe('vigil search', () => {
+  it('explains how a colour is matched on a vehicle: its own colour, its rider\'s clothing as a near match', async () => {
+    const r = await runCli(['search', 'red motorbike', '--config', configFile, '--explain']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("labels motorcycle; colours red\n  red: the vehicle's own colour; its rider's clothing as a near match (ranked below)\n");
+    // Nothing added where no vehicle is asked for.
+    const person = await runCli(['search', 'red person', '--config', configFile, '--explain']);
+    expect(person.stdout).toBe('labels person; colours red\n');
+  });
+
   it('explains the parsed filter as JSON with canonical names and ISO local times', async () => {
     const r = await runCli(['search', '集市 红色摩托车 下午两点', '--config', configFile, '--explain', '--json']);
     expect(r.code).toBe(0);

@@ -4,7 +4,7 @@ import type { StoredEvent } from '../../src/events/store.js';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { relaxations } from '../../src/search/relaxations.js';
 import { groupResults } from '../../src/search/result-groups.js';
-import { nearMatches } from '../../src/search/search.js';
+import { exactMatchesFirst, explainColourMatches, nearMatches } from '../../src/search/search.js';
 
 const T0 = Date.parse('2026-11-28T14:00:00+08:00');
 let nextId = 1;
@@ -14,6 +14,9 @@ function event(fields: Partial<StoredEvent> & { start: number }): StoredEvent {
     box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, updated: 0, ...fields,
   };
 }
+
+const words = (q: string) => parseQuery(q, { now: new Date(T0), timeZone: 'Asia/Shanghai', places: [], windowMinutes: 30 });
+const reading = (colour: string, alternative?: string) => ({ colour, confidence: 0.8, ...(alternative ? { alternative } : {}) });
 
 describe('groupResults', () => {
   it('puts the likelier of two events in the same ten minutes first, and keeps the time order across steps', () => {
@@ -52,6 +55,53 @@ describe('nearMatches', () => {
     expect(nearMatches(event({ kind: 'plate', start: T0, attributes: { plate: { text: '贵F1234S' } } }), filter)).toEqual(['plate']);
     const fragment = parseQuery('贵F1', { now: new Date(T0), timeZone: 'Asia/Shanghai', places: [], windowMinutes: 30 });
     expect(nearMatches(event({ kind: 'plate', start: T0, attributes: { plate: { text: '贵F12345' } } }), fragment)).toEqual([]);
+  });
+
+  it('marks a two-wheeler whose colour asked for is only its rider\'s clothing, not a person in that colour', () => {
+    for (const q of ['red motorbike', '红色摩托车', 'red scooter', 'red bicycle', 'red']) {
+      const filter = words(q);
+      const redBike = event({ label: 'motorcycle', start: T0, attributes: { colour: reading('red'), upper_colour: reading('blue') } });
+      const redRider = event({ label: 'motorcycle', start: T0, attributes: { colour: reading('blue'), upper_colour: reading('red') } });
+      const redCyclist = event({ label: 'bicycle', start: T0, attributes: { colour: reading('black'), upper_colour: reading('red') } });
+      const bothRed = event({ label: 'motorcycle', start: T0, attributes: { colour: reading('red'), upper_colour: reading('red') } });
+      // The store finds a runner-up reading too: a bike read "orange, else red" is red in its own right.
+      const runnerUp = event({ label: 'motorcycle', start: T0, attributes: { colour: reading('orange', 'red'), upper_colour: reading('red') } });
+      const person = event({ label: 'person', start: T0, attributes: { upper_colour: reading('red'), lower_colour: reading('blue') } });
+      expect(nearMatches(redBike, filter), q).toEqual([]);
+      expect(nearMatches(redRider, filter), q).toEqual(['rider-colour']);
+      expect(nearMatches(redCyclist, filter), q).toEqual(['rider-colour']);
+      expect(nearMatches(bothRed, filter), q).toEqual([]);
+      expect(nearMatches(runnerUp, filter), q).toEqual([]);
+      expect(nearMatches(person, filter), q).toEqual([]);
+    }
+    // A plate reading's vehicle_colour is the vehicle's own colour.
+    expect(nearMatches(event({ kind: 'plate', label: 'motorcycle', start: T0, attributes: { plate: { text: '贵F12345' }, vehicle_colour: reading('red') } }), words('red motorbike'))).toEqual([]);
+    // Asked for by part ("in a red top"), the rider's clothing is what was asked: exact.
+    const redTop = words('motorbike red top');
+    expect(redTop.colours).toEqual([{ colour: 'red', part: 'upper' }]);
+    expect(nearMatches(event({ label: 'motorcycle', start: T0, attributes: { colour: reading('blue'), upper_colour: reading('red') } }), redTop)).toEqual([]);
+    // No colour asked for: nothing is near.
+    expect(nearMatches(event({ label: 'motorcycle', start: T0, attributes: { colour: reading('blue'), upper_colour: reading('red') } }), words('motorbike'))).toEqual([]);
+  });
+});
+
+describe('exactMatchesFirst', () => {
+  it('ranks near matches below exact ones, keeping the order within each', () => {
+    const hits = [['a', ['rider-colour']], ['b', []], ['c', ['plate']], ['d', []], ['e', ['rider-colour']]].map(([id, nearMatch]) => ({ id, nearMatch: nearMatch as string[] }));
+    expect(exactMatchesFirst(hits).map((h) => h.id)).toEqual(['b', 'd', 'a', 'c', 'e']);
+    expect(exactMatchesFirst([])).toEqual([]);
+  });
+});
+
+describe('explainColourMatches', () => {
+  it('says a colour on a vehicle is its own, its rider\'s clothing a near match; nothing for people or parts', () => {
+    const line = "red: the vehicle's own colour; its rider's clothing as a near match (ranked below)";
+    expect(explainColourMatches(words('red motorbike'))).toEqual([line]);
+    expect(explainColourMatches(words('红色摩托车'))).toEqual([line]);
+    expect(explainColourMatches(words('red'))).toEqual(["red: a vehicle's own colour (its rider's clothing as a near match, ranked below), or a person's clothing"]);
+    expect(explainColourMatches(words('person in red'))).toEqual([]);
+    expect(explainColourMatches(words('motorbike red top'))).toEqual([]);
+    expect(explainColourMatches(words('motorbike'))).toEqual([]);
   });
 });
 

@@ -229,6 +229,8 @@ function card(e: SearchHit): HTMLElement {
   const plate = e.attributes.plate?.text;
   const title = [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
   const nearPlate = e.near_match?.includes('plate');
+  // The colour asked for is the rider's clothing, not the vehicle's own: ranked below, and said so.
+  const nearRider = e.near_match?.includes('rider-colour');
   return h('li', { class: 'card' },
     h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}, ${day(e.start)} ${clock(e.start)}${e.sightings > 1 ? `, ${t('sightings', { n: e.sightings })}` : ''}` },
       h('div', { class: 'thumb' }, image
@@ -240,7 +242,8 @@ function card(e: SearchHit): HTMLElement {
         h('div', { class: 'card-title' },
           h('span', { class: `kind kind-${e.kind}` }, labelName(e.label) || t(`kind_${e.kind}`)),
           colours.map((c) => h('span', { class: 'colour' }, h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }),
-            `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`))),
+            `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`)),
+          nearRider ? h('span', { class: 'near', title: t('nearMatchRiderColour') }, t('nearMatch')) : null),
         h('div', { class: 'card-place' }, `${e.camera} · ${placeName(e.location)}${e.zones.length ? ` · ${e.zones.map(placeName).join(', ')}` : ''}`),
         plate ? h('div', { class: 'plate-line' }, h('span', { class: 'plate' }, formatPlate(plate)),
           nearPlate ? h('span', { class: 'near', title: t('nearMatchPlate') }, t('nearMatch')) : null) : null)));
