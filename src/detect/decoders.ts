@@ -57,7 +57,7 @@ function softmaxExpectation(logits: Float32Array, offset: number, bins: number):
  */
 export function decodeNanodet(
   levels: Array<{ stride: number; cls: Float32Array; reg: Float32Array }>,
-  inputSize: number,
+  inputSize: number | { width: number; height: number },
   numClasses: number,
   scoreThreshold: number,
   allowed?: ClassFilter,
@@ -67,8 +67,9 @@ export function decodeNanodet(
   if (classIds.length === 0) return out;
   for (const { stride, cls, reg } of levels) {
     // NanoDet itself uses ceil so inputs that are not a multiple of the stride still cover the image.
-    const g = Math.ceil(inputSize / stride);
-    const n = g * g;
+    const { width, height } = typeof inputSize === 'number' ? { width: inputSize, height: inputSize } : inputSize;
+    const g = Math.ceil(width / stride);
+    const n = g * Math.ceil(height / stride);
     assertLength(`nanodet cls (stride ${stride})`, cls.length, n * numClasses);
     const bins = reg.length / (n * 4);
     if (!Number.isInteger(bins) || bins < 1) {

@@ -15,12 +15,15 @@ export interface DecodeOptions {
   iouThreshold: number;
   maxDetections: number;
   allowed: ClassFilter;
+  /** Classes in different groups never suppress each other in NMS (see nms); default one group. */
+  groupOf?: (classId: number) => number;
 }
 
 export function decodeOutputs(model: ResolvedModel, outputs: Record<string, RawOutput>, o: DecodeOptions): Detection[] {
   const list = Object.values(outputs);
   const classes = model.labels.length;
   const size = model.input.width;
+  const { width, height } = model.input;
   switch (model.format) {
     case 'nanodet': {
       // Outputs come per stride as scores [1, N, classes] and box distributions [1, N, 4·bins]; pair them by N.
@@ -30,9 +33,12 @@ export function decodeOutputs(model: ResolvedModel, outputs: Record<string, RawO
           const n = cls.dims[1]!;
           const reg = list.find((t) => t !== cls && t.dims[1] === n && t.dims[2] !== classes);
           if (!reg) throw new Error(`nanodet model: no box output for the ${n}-cell level`);
-          return { stride: size / Math.sqrt(n), cls: cls.data, reg: reg.data };
+          // The level's stride is the one whose grid over the input has n cells (inputs need not be square).
+          const stride = [8, 16, 32, 64, 128].find((s) => Math.ceil(width / s) * Math.ceil(height / s) === n);
+          if (!stride) throw new Error(`nanodet model: no stride gives ${n} cells over a ${width}x${height} input`);
+          return { stride, cls: cls.data, reg: reg.data };
         });
-      return decodeNanodet(levels, size, classes, o.scoreThreshold, o.allowed);
+      return decodeNanodet(levels, model.input, classes, o.scoreThreshold, o.allowed);
     }
     case 'centernet': {
       const heat = list.find((t) => t.dims[3] === classes);
@@ -50,7 +56,7 @@ export function decodeOutputs(model: ResolvedModel, outputs: Record<string, RawO
 
 /** NMS in model space, then boxes mapped to source pixels and clipped to the region that was looked at. */
 export function finishDetections(dets: Detection[], t: InputTransform, region: Rect, o: DecodeOptions): Detection[] {
-  return nms(dets, o.iouThreshold, o.maxDetections).map((d) => mapBack(d, d.box, t, region));
+  return nms(dets, o.iouThreshold, o.maxDetections, o.groupOf).map((d) => mapBack(d, d.box, t, region));
 }
 
 /**
@@ -60,7 +66,7 @@ export function finishDetections(dets: Detection[], t: InputTransform, region: R
  */
 export function finishTiledDetections(dets: Detection[], tiles: Array<{ tile: Rect; transform: InputTransform; region: Rect }>, o: DecodeOptions): Detection[] {
   const found: Detection[] = [];
-  for (const d of nms(dets, o.iouThreshold, o.maxDetections)) {
+  for (const d of nms(dets, o.iouThreshold, o.maxDetections, o.groupOf)) {
     const cx = (d.box[0] + d.box[2]) / 2;
     const cy = (d.box[1] + d.box[3]) / 2;
     const owner = tiles.find(({ tile: t }) => cx >= t.x && cx < t.x + t.width && cy >= t.y && cy < t.y + t.height);

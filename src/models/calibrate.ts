@@ -232,14 +232,14 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationF
     allowed: (id) => allowed.has(id),
   };
   const whole = { x: 0, y: 0, ...FRAME_SIZE };
-  const regionOptions = pipelineRegionOptions(FRAME_SIZE.width, FRAME_SIZE.height);
+  const regionOptions = pipelineRegionOptions(FRAME_SIZE.width, FRAME_SIZE.height, model.input);
   const plans: Rect[][][] = [];
   for (const frame of frames) {
     const { results, transform } = await run(frame, [], 'extend');
     const raw: Record<string, RawOutput> = {};
     for (const o of entry.outputs) raw[o.name] = { data: results[o.name]!.data as Float32Array, dims: results[o.name]!.dims };
     const found = finishDetections(decodeOutputs(model, raw, decode), transform!, whole, decode);
-    // The square the pipeline plans around each of the best objects as if it were a moving track: one
+    // The region the pipeline plans around each of the best objects as if it were a moving track: one
     // alone is a crop, several share an input as tiles, as the detect worker packs them.
     const squares: Rect[] = [];
     for (const d of found.sort((a, b) => b.score - a.score).slice(0, CROPS_PER_FRAME)) {

@@ -84,7 +84,7 @@ export class CameraPipeline {
       return;
     }
     const trackBoxes: Rect[] = this.tracker.regionsToExamine(at).map(boxToRect);
-    const regions = planRegions([...moving, ...trackBoxes], width, height, pipelineRegionOptions(width, height));
+    const regions = planRegions([...moving, ...trackBoxes], width, height, pipelineRegionOptions(width, height, this.scheduler.input));
     if (regions.length === 0) {
       // Nothing to look at: tracks still age (a track nobody looks at is not missed, only unseen).
       if (!this.awaiting) this.apply(this.tracker.update([], at, []), picture, at);

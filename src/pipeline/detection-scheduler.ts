@@ -53,6 +53,11 @@ export class DetectionScheduler {
     private readonly observer: SchedulerObserver = {},
   ) {}
 
+  /** The model's input size: regions are planned in its shape. */
+  get input(): { width: number; height: number } {
+    return this.detector.model.input;
+  }
+
   /** Frames waiting for the detector. */
   get depth(): number {
     return this.pending.size;

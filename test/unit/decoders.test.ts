@@ -143,6 +143,16 @@ describe('decodeNanodet', () => {
   const C = 3;
   const BINS = 8; // R = 7
 
+  it('lays cells out row by row over an input that is not square', () => {
+    // 64x32 at stride 8: 8 cells a row, 4 rows; cell 13 is column 5, row 1 -> centre (44, 12).
+    const lvl = { stride: 8, cls: new Float32Array(32 * C), reg: new Float32Array(32 * 4 * BINS) };
+    lvl.cls[13 * C + 1] = 0.8;
+    const [d] = decodeNanodet([lvl], { width: 64, height: 32 }, C, 0.5);
+    // Zero logits: uniform bins, 3.5 x 8 = 28 on every side.
+    expectBox(d!.box, [44 - 28, 12 - 28, 44 + 28, 12 + 28]);
+    expect(() => decodeNanodet([lvl], { width: 64, height: 64 }, C, 0.5)).toThrow(/nanodet cls \(stride 8\)/);
+  });
+
   it('decodes a box from softmax expectations at a non-trivial cell', () => {
     const lvl = nanodetLevel(8, 32, C, BINS); // g = 4
     const cell = 6; // x = 2, y = 1 -> centre (20, 12)
@@ -465,5 +475,14 @@ describe('decodeYolox', () => {
     expect(() => decodeYolox(data, [1, 40, CH + 1], SIZE, C, 0.5)).toThrow(/5 \+ 2/);
     // The same tensor is fine once the caller says it is already decoded.
     expect(decodeYolox(data, [1, 40, CH], SIZE, C, 0.5, { decoded: true })).toEqual([]);
+  });
+});
+
+describe('nms groups', () => {
+  it('keeps a rider and their bike apart when people and vehicles are different groups', () => {
+    const rider = det(0, 0.8, [10, 0, 30, 40]);
+    const bike = det(3, 0.5, [10, 10, 30, 45]);
+    expect(nms([rider, bike], 0.5, 10)).toEqual([rider]);
+    expect(nms([rider, bike], 0.5, 10, (c) => (c === 0 ? 1 : 0))).toEqual([rider, bike]);
   });
 });

@@ -29,3 +29,20 @@ describe('planRegions', () => {
     expect(planRegions([], 640, 360, opts)).toEqual([]);
   });
 });
+
+describe('planRegions for a model input that is not square', () => {
+  const wide = { ...opts, aspect: 640 / 384 };
+
+  it('gives a small box a region of the model input\'s shape, inside the frame', () => {
+    const [r] = planRegions([{ x: 600, y: 10, width: 20, height: 40 }], 640, 360, wide);
+    expect(r).toEqual({ x: 280, y: 0, width: 360, height: 216 });
+  });
+
+  it('keeps the shape for a big box, shrunk to fit the frame', () => {
+    const [r] = planRegions([{ x: 100, y: 100, width: 100, height: 200 }], 640, 360, wide);
+    expect(r!.width / r!.height).toBeCloseTo(640 / 384, 1);
+    expect(r!.height).toBeLessThanOrEqual(360);
+    expect(r!.y).toBeLessThanOrEqual(100);
+    expect(r!.y + r!.height).toBeGreaterThanOrEqual(300);
+  });
+});
