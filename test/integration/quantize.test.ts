@@ -27,22 +27,23 @@ const HELD_OUT: FrameRef[] = [
 
 const key = (f: FrameRef) => `${f.source}#${f.index}`;
 
-async function run(model: string | Uint8Array, input: Float32Array, inputName: string): Promise<Record<string, Float32Array>> {
+async function run(model: string | Uint8Array, input: Float32Array, inputName: string, size: { width: number; height: number }): Promise<Record<string, Float32Array>> {
   // Two calls because create's overloads take a path or bytes, not either.
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
-  const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, 416, 416]) });
+  const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, size.height, size.width]) });
   await session.release();
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
 }
 
-describe('nanodet-416-int8', () => {
-  const fp32 = resolveModel('nanodet-416');
-  const int8 = resolveModel('nanodet-416-int8');
+// The 416 model and the 640x384 default are the same graph converted at two sizes, quantized alike.
+describe.each(['nanodet-416', 'nanodet-640x384'])('%s-int8', (from) => {
+  const fp32 = resolveModel(from);
+  const int8 = resolveModel(`${from}-int8`);
 
   it('starts from a folded fp32 graph that gives the same outputs as the converted one on a real frame', async () => {
     sharedFixture(VTEST.replace(/^fixtures\//, ''));
     const [frame] = decodeFrames([{ source: VTEST, index: 10 }]);
-    const input = new Float32Array(3 * 416 * 416);
+    const input = new Float32Array(3 * fp32.input.width * fp32.input.height);
     preprocess(frame!, fp32, input);
     const original = readFileSync(fp32.path);
     const folded = foldForQuantization(original);
@@ -52,7 +53,7 @@ describe('nanodet-416-int8', () => {
     expect([ops(original, 'Add'), ops(folded, 'Add')]).toEqual([38, 4]);
     expect(ops(folded, 'Conv')).toBe(34);
 
-    const [a, b] = [await run(fp32.path, input, 'input_1'), await run(folded, input, 'input_1')];
+    const [a, b] = [await run(fp32.path, input, 'input_1', fp32.input), await run(folded, input, 'input_1', fp32.input)];
     for (const name of Object.keys(a)) {
       let diff = 0;
       let scale = 0;
@@ -93,14 +94,14 @@ describe('nanodet-416-int8', () => {
   });
 
   it(`finds at least 97% of fp32's detections on ${HELD_OUT.length} frames calibration never saw, and adds at most 5%`, async () => {
-    const committed = JSON.parse(readFileSync(calibrationFile('nanodet-416'), 'utf8')) as CalibrationFile;
+    const committed = JSON.parse(readFileSync(calibrationFile(from), 'utf8')) as CalibrationFile;
     const seen = new Set([...CALIBRATION_FRAMES, ...committed.frames].map(key));
     expect(HELD_OUT.filter((f) => seen.has(key(f)))).toEqual([]);
     for (const source of new Set(HELD_OUT.map((f) => f.source))) sharedFixture(source.replace(/^fixtures\//, ''));
     const frames = decodeFrames(HELD_OUT);
 
-    const reference = await Detector.create({ ...DETECTOR_DEFAULTS, model: 'nanodet-416' });
-    const quantized = await Detector.create({ ...DETECTOR_DEFAULTS, model: 'nanodet-416-int8' });
+    const reference = await Detector.create({ ...DETECTOR_DEFAULTS, model: from });
+    const quantized = await Detector.create({ ...DETECTOR_DEFAULTS, model: `${from}-int8` });
     const perClass = new Map<string, { fp32: number; matched: number }>();
     let fp32Count = 0;
     let matched = 0;
@@ -129,7 +130,7 @@ describe('nanodet-416-int8', () => {
     }
     const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(1)}%`;
     console.log(
-      `nanodet-416-int8 vs fp32 on ${frames.length} held-out frames: ${matched}/${fp32Count} matched (${pct(matched, fp32Count)}), ` +
+      `${from}-int8 vs fp32 on ${frames.length} held-out frames: ${matched}/${fp32Count} matched (${pct(matched, fp32Count)}), ` +
         `${extra} extra (${pct(extra, fp32Count)})\n  ` +
         [...perClass].map(([label, r]) => `${label} ${r.matched}/${r.fp32} (${pct(r.matched, r.fp32)})`).join(', '),
     );
