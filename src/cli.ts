@@ -184,13 +184,20 @@ async function detect(files: string[], values: { config?: string; json?: boolean
     return await eachImage(files, !!values.json, async (file) => {
       const image = await readImageFile(file);
       const { detections } = await detector.detect(image);
+      const boxOf = (b: readonly number[]) => b.map((v) => round(v, 10));
       const rounded = detections.map((d) => {
-        // DESIGN's contract: one colour per detection, a vehicle's body or a person's upper clothing.
-        const colours = objectColours(image, d.box, d.label);
+        // DESIGN's contract: one colour per detection, a vehicle's body or a person's upper clothing; a ridden
+        // two-wheeler (bike and riders joined, `box` around all) adds its bike's box, its riders' and their colour.
+        const colours = objectColours(image, d.box, d.label, d.parts);
         const colour = colours.colour ?? colours.upper_colour;
-        return { label: d.label, score: round(d.score, 1000), box: d.box.map((v) => round(v, 10)), color: colour?.colour ?? null };
+        const ridden = d.parts ? { bike: boxOf(d.parts.vehicle), riders: d.parts.riders.map(boxOf), rider_color: colours.upper_colour?.colour ?? null } : {};
+        return { label: d.label, score: round(d.score, 1000), box: boxOf(d.box), color: colour?.colour ?? null, ...ridden };
       });
-      const lines = rounded.map((d) => `  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]`);
+      const lines = rounded.map((d) => {
+        const n = 'riders' in d ? (d.riders?.length ?? 0) : 0;
+        const riders = n ? `  ${n} rider${n === 1 ? '' : 's'}${'rider_color' in d && d.rider_color ? ` in ${d.rider_color}` : ''}` : '';
+        return `  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]${riders}`;
+      });
       return { json: { detections: rounded }, text: [`${file}: ${rounded.length} detection${rounded.length === 1 ? '' : 's'}`, ...lines].join('\n') };
     });
   } finally {

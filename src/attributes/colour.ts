@@ -2,6 +2,7 @@
 // an HSV histogram over the part of the box where that colour lives, against a fixed palette officers use.
 // Windows, wheels, road and head are left out by where they sit in the box; shadows by down-weighting dark
 // pixels, which would otherwise make every car black.
+import type { RiddenParts } from '../detect/riders.js';
 import type { RgbImage } from '../image/image.js';
 import { PALETTE, type ColourName } from '../vocabulary/colours.js';
 import { isTwoWheeler, isVehicle } from '../vocabulary/labels.js';
@@ -30,8 +31,12 @@ const PARTS = {
 export type Part = keyof typeof PARTS;
 
 
-/** The colour attributes for an object: { colour } for vehicles, { upper_colour, lower_colour } for people. */
-export function objectColours(image: RgbImage, box: number[], label: string): Record<string, ColourReading> {
+/**
+ * The colour attributes for an object: { colour } for vehicles, { upper_colour, lower_colour } for people;
+ * a ridden two-wheeler's `colour` is its bike's (read on the bike's own box) and its `upper_colour` its
+ * rider's (read on the rider's box), so "red motorbike" and "rider in red" can tell them apart.
+ */
+export function objectColours(image: RgbImage, box: number[], label: string, parts?: RiddenParts): Record<string, ColourReading> {
   if (label === 'person') {
     const out: Record<string, ColourReading> = {};
     const upper = readColour(image, box, 'upper');
@@ -41,8 +46,9 @@ export function objectColours(image: RgbImage, box: number[], label: string): Re
     return out;
   }
   if (isVehicle(label)) {
-    const body = readColour(image, box, isTwoWheeler(label) ? 'twoWheeler' : 'vehicle');
-    return body ? { colour: body } : {};
+    const body = readColour(image, parts?.vehicle ?? box, isTwoWheeler(label) ? 'twoWheeler' : 'vehicle');
+    const rider = parts?.riders[0] ? readColour(image, parts.riders[0], 'upper') : undefined;
+    return { ...(body ? { colour: body } : {}), ...(rider ? { upper_colour: rider } : {}) };
   }
   return {};
 }

@@ -2,7 +2,7 @@
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
 import { BUILTIN_MODEL_IDS } from '../models/catalog.js';
-import { DEFAULT_CLASSES, DEFAULT_CLASS_THRESHOLDS } from '../vocabulary/labels.js';
+import { DEFAULT_CLASSES, DEFAULT_CLASS_THRESHOLDS, DEFAULT_RIDER_THRESHOLDS } from '../vocabulary/labels.js';
 import { MODEL_FORMATS } from '../vocabulary/model-formats.js';
 import { curvePublicKeyOf, isZ85Key } from './z85.js';
 
@@ -98,7 +98,7 @@ export const CustomModelSchema = z
 export const DetectorSchema = z
   .strictObject({
     model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-416-int8')
-      .describe('nanodet-416-int8 (the default: fastest), nanodet-416 (fp32), centernet-512, or { path, format, input, ... }'),
+      .describe(`a built-in model (${BUILTIN_MODEL_IDS.join(', ')}; see \`vigil models list\`) or { path, format, input, ... }`),
     threads: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
       .describe('intra-op threads per inference session; auto: see the README\'s sizing section'),
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
@@ -109,11 +109,20 @@ export const DetectorSchema = z
     class_thresholds: z.record(z.string(), z.number().min(0.01).max(1)).default({ ...DEFAULT_CLASS_THRESHOLDS })
       .describe('a higher or lower score_threshold for some labels, e.g. { person: 0.45 }; a camera\'s own detect.score_threshold overrides both'),
     iou_threshold: z.number().min(0.05).max(1).default(0.5).describe('overlap above which the weaker of two boxes is dropped'),
+    riders: z
+      .strictObject({
+        join: z.boolean().default(true).describe('a bike and the people on it are one object, labelled as the bike'),
+        bike_threshold: z.number().min(0.01).max(1).default(DEFAULT_RIDER_THRESHOLDS.bike)
+          .describe('a bicycle or motorcycle this sure counts when a rider sits on it (under its own threshold otherwise)'),
+        rider_threshold: z.number().min(0.01).max(1).default(DEFAULT_RIDER_THRESHOLDS.rider).describe('a person this sure may be a rider'),
+      })
+      .default({ join: true, bike_threshold: DEFAULT_RIDER_THRESHOLDS.bike, rider_threshold: DEFAULT_RIDER_THRESHOLDS.rider })
+      .describe('ridden two-wheelers: { join, bike_threshold, rider_threshold }'),
     max_detections: z.number().int().min(1).max(1000).default(100).describe('most detections per image'),
     classes: z.array(z.string().min(1)).min(1).default([...DEFAULT_CLASSES])
       .describe('labels to keep, from the model\'s label list'),
   })
-  .describe('the object detector: { model, threads, workers, pack_regions, score_threshold, iou_threshold, max_detections, classes }');
+  .describe('the object detector: { model, threads, workers, pack_regions, score_threshold, class_thresholds, iou_threshold, riders, max_detections, classes }');
 
 export const DETECTOR_DEFAULTS = DetectorSchema.parse({});
 

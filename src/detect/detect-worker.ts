@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ResolvedModel } from './model.js';
 import { nms, type Detection } from './nms.js';
+import { joinRiders, RIDER_DEFAULTS, type JoinedDetection } from './riders.js';
 import { decodeOutputs, finishDetections, finishTiledDetections, type DecodeOptions, type RawOutput } from './postprocess.js';
 import { fillNeutral, preprocess, tileLayout } from './preprocess.js';
 import { type Image } from '../image/image.js';
@@ -14,10 +15,15 @@ import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worke
 const init = workerInit<WorkerInit>();
 const model: ResolvedModel = init.model;
 const allowedIds = new Set(init.decode.allowedIds);
-const decode: DecodeOptions = { ...init.decode, allowed: (id) => allowedIds.has(id) };
+const riders = init.riders;
+const twoWheelers = new Set(riders?.twoWheelers ?? []);
+// Joining riders, people and vehicles never suppress each other: a rider's box and their bike's overlap
+// heavily (class-agnostic NMS dropped a third of the bikes found under riders).
+const decode: DecodeOptions = { ...init.decode, allowed: (id) => allowedIds.has(id), ...(riders ? { groupOf: (id: number) => (id === riders.person ? 1 : 0) } : {}) };
 const classThresholds = new Map(Object.entries(init.classThresholds).map(([id, t]) => [Number(id), t]));
-// Decoding keeps everything above the lowest threshold in use; each class's own is applied after.
-const lowestThreshold = Math.min(init.decode.scoreThreshold, ...classThresholds.values());
+// Decoding keeps everything above the lowest threshold in use (a weak bike under a rider included); each
+// class's own is applied after.
+const lowestThreshold = Math.min(init.decode.scoreThreshold, ...classThresholds.values(), ...(riders ? [riders.bikeThreshold, riders.riderThreshold] : []));
 const input = new Float32Array(3 * model.input.width * model.input.height);
 
 let session: ort.InferenceSession;
@@ -46,9 +52,14 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
   const image = { ...request.image, data: new Uint8Array(request.buffer, request.byteOffset, request.byteLength) } as Image;
   const regions: Rect[] = request.regions.length ? request.regions : [{ x: 0, y: 0, width: image.width, height: image.height }];
   // A camera's own threshold overrides the detector's and the classes' alike.
-  const options = request.scoreThreshold === undefined ? { ...decode, scoreThreshold: lowestThreshold } : { ...decode, scoreThreshold: request.scoreThreshold };
-  // Before NMS: a box under its class's threshold must not suppress another class's box.
-  const keep = (d: Detection) => request.scoreThreshold !== undefined || d.score >= (classThresholds.get(d.classId) ?? decode.scoreThreshold);
+  const threshold = (classId: number) => request.scoreThreshold ?? classThresholds.get(classId) ?? decode.scoreThreshold;
+  const strong = (d: Detection) => d.score >= threshold(d.classId);
+  // A box under its class's threshold must not suppress another's in NMS; the exceptions are the weak bikes
+  // and people that riders.ts may join into a two-wheeler.
+  const keep = (d: Detection) =>
+    strong(d) || (riders !== undefined && (twoWheelers.has(d.classId) ? d.score >= riders.bikeThreshold : d.classId === riders.person && d.score >= riders.riderThreshold));
+  const floor = Math.min(request.scoreThreshold ?? lowestThreshold, ...(riders ? [riders.bikeThreshold, riders.riderThreshold] : []));
+  const options = { ...decode, scoreThreshold: floor };
   const timings: Timings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0, inferences: 0 };
   let detections: Detection[];
   // More than four regions do not fit the 2×2 tiles (the pipeline plans at most three): one by one.
@@ -73,9 +84,12 @@ async function handle(request: DetectRequest): Promise<DetectResponse> {
       timings.decodeMs += performance.now() - t1;
     }
     // Overlapping regions can see the same object twice.
-    detections = regions.length > 1 ? nms(found, options.iouThreshold, options.maxDetections) : found;
+    detections = regions.length > 1 ? nms(found, options.iouThreshold, options.maxDetections, options.groupOf) : found;
   }
-  return { id: request.id, detections, timings, buffer: request.buffer };
+  const joined: JoinedDetection[] = riders
+    ? joinRiders(detections.map((d) => ({ ...d, strong: strong(d) })), { person: riders.person, twoWheelers }, { ...RIDER_DEFAULTS, riderThreshold: riders.riderThreshold })
+    : detections;
+  return { id: request.id, detections: joined, timings, buffer: request.buffer };
 }
 
 async function infer(timings: Timings): Promise<Record<string, RawOutput>> {

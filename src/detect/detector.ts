@@ -7,6 +7,8 @@ import type { Box } from '../image/geometry.js';
 import { imageBytes, validateImage, type Image } from '../image/image.js';
 import { type Rect } from '../image/geometry.js';
 import { spawnWorker } from '../workers/spawn-worker.js';
+import { TWO_WHEELERS } from '../vocabulary/labels.js';
+import type { RiddenParts } from './riders.js';
 import { inferenceSizing, type InferenceSizing } from './sizing.js';
 import type { DetectRequest, DetectResponse, Timings, WorkerInit } from './worker-protocol.js';
 
@@ -15,6 +17,8 @@ export interface LabeledDetection {
   classId: number;
   score: number;
   box: Box;
+  /** A ridden two-wheeler: the bike's box and its riders' (`box` holds them all). */
+  parts?: RiddenParts;
 }
 
 export interface DetectResult {
@@ -72,10 +76,15 @@ export class Detector {
       const id = model.labels.indexOf(label);
       if (id >= 0) classThresholds[id] = threshold;
     }
+    const person = model.labels.indexOf('person');
+    const twoWheelers = TWO_WHEELERS.map((label) => model.labels.indexOf(label)).filter((i) => allowedIds.includes(i));
     const init: WorkerInit = {
       model,
       threads: sizing.threads,
       classThresholds,
+      ...(config.riders.join && allowedIds.includes(person) && twoWheelers.length > 0
+        ? { riders: { person, twoWheelers, bikeThreshold: config.riders.bike_threshold, riderThreshold: config.riders.rider_threshold } }
+        : {}),
       decode: {
         scoreThreshold: config.score_threshold,
         iouThreshold: config.iou_threshold,

@@ -1,6 +1,6 @@
 // Messages between the Detector and its inference workers.
 import type { ResolvedModel } from './model.js';
-import type { Detection } from './nms.js';
+import type { JoinedDetection } from './riders.js';
 import type { Image } from '../image/image.js';
 import type { Rect } from '../image/geometry.js';
 
@@ -10,6 +10,14 @@ export interface WorkerInit {
   decode: { scoreThreshold: number; iouThreshold: number; maxDetections: number; allowedIds: number[] };
   /** Per class id, a threshold other than decode.scoreThreshold. */
   classThresholds: Record<number, number>;
+  /** Joining riders to their bikes (riders.ts), when the model has people and two-wheelers. */
+  riders?: {
+    person: number;
+    twoWheelers: number[];
+    /** A two-wheeler this sure counts when a rider sits on it. */
+    bikeThreshold: number;
+    riderThreshold: number;
+  };
 }
 
 export interface DetectRequest {
@@ -37,7 +45,7 @@ export interface Timings {
 
 export interface DetectResponse {
   id: number;
-  detections?: Detection[];
+  detections?: JoinedDetection[];
   timings?: Timings;
   error?: string;
   buffer: ArrayBuffer | SharedArrayBuffer;

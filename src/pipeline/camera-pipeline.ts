@@ -116,7 +116,7 @@ export class CameraPipeline {
     if (this.closed) return;
     if (outcome.error) this.observer.detectionFailed?.(this.camera.name, outcome.error);
     const { job } = outcome;
-    const inputs = outcome.detections.map((d: LabeledDetection) => ({ label: d.label, score: d.score, box: d.box }));
+    const inputs = outcome.detections.map((d: LabeledDetection) => ({ label: d.label, score: d.score, box: d.box, ...(d.parts ? { parts: d.parts } : {}) }));
     const picture = new Picture(job.image);
     this.apply(this.tracker.update(inputs, job.capturedAt, job.regions), () => picture, job.capturedAt);
     this.plateReading?.look(this.tracker.live, picture, job.capturedAt);

@@ -4,14 +4,17 @@
 // so a car parked all day is one event, not one a minute.
 import type { TrackerConfig } from '../config/schema.js';
 import { intersectionArea, iou, pointInPolygon, rectToBox, type Box as BoxXYXY, type Polygon } from '../image/geometry.js';
-import { labelGroup } from '../vocabulary/labels.js';
+import type { RiddenParts } from '../detect/riders.js';
+import { isTwoWheeler, labelGroup } from '../vocabulary/labels.js';
 
-export type { BoxXYXY };
+export type { BoxXYXY, RiddenParts };
 
 export interface TrackInput {
   label: string;
   score: number;
   box: BoxXYXY;
+  /** A ridden two-wheeler's bike and riders (the detector joined them; `box` holds them all). */
+  parts?: RiddenParts;
 }
 
 export interface Zone {
@@ -37,7 +40,9 @@ export interface Track {
   maxScore: number;
   /** Quality (score × box area) of the best sighting so far, for the snapshot. */
   bestQuality: number;
-  best: { time: number; box: BoxXYXY; score: number } | undefined;
+  best: { time: number; box: BoxXYXY; score: number; parts?: RiddenParts } | undefined;
+  /** The latest sighting's bike and riders, for a ridden two-wheeler. */
+  parts: RiddenParts | undefined;
   /** Centre points, at most one per PATH_STEP_MS. */
   path: Array<[number, number, number]>;
   zones: Set<string>;
@@ -67,8 +72,15 @@ const STEADY_IOU = 0.5;
 const STEADY_HITS = 2;
 const MAX_PATH = 400;
 
-// Labels a detector may swap between frames for the same object.
+// Labels a detector may swap between frames for the same object; and a rider is seen now and then without
+// their bike (the detector missed it): a person may continue a ridden two-wheeler's track, and a person's
+// track that is then seen riding a bike was a rider all along. A parked bike does not walk off with a
+// passer-by, nor does a pedestrian become a bike by passing one.
 const group = labelGroup;
+const compatible = (d: TrackInput, t: Track) =>
+  group(d.label) === group(t.label) ||
+  (d.label === 'person' && isTwoWheeler(t.label) && (t.parts?.riders.length ?? 0) > 0) ||
+  (isTwoWheeler(d.label) && d.parts !== undefined && t.label === 'person');
 
 export class Tracker {
   private tracks: Track[] = [];
@@ -135,7 +147,7 @@ export class Tracker {
     const pairs: Array<[number, number, number]> = [];
     this.tracks.forEach((t, ti) => {
       detections.forEach((d, di) => {
-        if (group(d.label) !== group(t.label)) return;
+        if (!compatible(d, t)) return;
         const o = iou(predicted[ti]!, d.box);
         if (o >= this.config.iou_threshold) pairs.push([o, ti, di]);
       });
@@ -213,6 +225,7 @@ export class Tracker {
       maxScore: 0,
       bestQuality: 0,
       best: undefined,
+      parts: undefined,
       path: [],
       zones: new Set(),
       stationary: false,
@@ -225,7 +238,10 @@ export class Tracker {
     return t;
   }
 
-  private hit(t: Track, d: TrackInput, at: number, result: TrackUpdate, fresh = false): void {
+  private hit(t: Track, input: TrackInput, at: number, result: TrackUpdate, fresh = false): void {
+    // The rider of a two-wheeler track, seen without the bike: the track moves with them and stays a bike.
+    const riderOnly = input.label === 'person' && isTwoWheeler(t.label);
+    const d = riderOnly ? riderMoved(t, input) : input;
     const before = centre(t.box);
     const after = centre(d.box);
     const dt = at - t.lastSeen;
@@ -234,13 +250,18 @@ export class Tracker {
       t.velocity = [0.5 * t.velocity[0] + (0.5 * (after[0] - before[0])) / dt, 0.5 * t.velocity[1] + (0.5 * (after[1] - before[1])) / dt];
     }
     t.box = d.box;
+    t.parts = d.parts;
     t.lastSeen = at;
     t.lastChecked = at;
     t.hits++;
     t.misses = 0;
-    t.maxScore = Math.max(t.maxScore, d.score);
-    t.votes.set(d.label, (t.votes.get(d.label) ?? 0) + d.score);
-    t.label = [...t.votes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    if (!riderOnly) {
+      t.maxScore = Math.max(t.maxScore, d.score);
+      // A person's track seen on a bike was a rider: it is the bike's from now on.
+      if (isTwoWheeler(d.label)) t.votes.delete('person');
+      t.votes.set(d.label, (t.votes.get(d.label) ?? 0) + d.score);
+      t.label = [...t.votes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    }
     const last = t.path[t.path.length - 1];
     if (!last || at - last[0] >= PATH_STEP_MS) {
       t.path.push([at, Math.round(after[0]), Math.round(after[1])]);
@@ -251,11 +272,12 @@ export class Tracker {
     for (const z of this.zones) if (pointInPolygon(foot[0], foot[1], z.polygon)) t.zones.add(z.name);
     this.updateStationary(t, after, at);
 
-    const quality = d.score * (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]);
+    // A sighting without the bike is never the best picture of a two-wheeler.
+    const quality = riderOnly ? 0 : d.score * (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]);
     const improvedBest = quality > t.bestQuality;
     if (improvedBest) {
       t.bestQuality = quality;
-      t.best = { time: at, box: d.box, score: d.score };
+      t.best = { time: at, box: d.box, score: d.score, ...(d.parts ? { parts: d.parts } : {}) };
     }
     if (t.state === 'tentative' && t.hits >= this.config.min_hits) {
       t.state = 'confirmed';
@@ -278,6 +300,16 @@ export class Tracker {
       t.velocity = [0, 0];
     }
   }
+}
+
+/** Where a two-wheeler is when only its rider was seen: its last box and parts, moved as the rider's head moved. */
+function riderMoved(t: Track, rider: TrackInput): TrackInput {
+  const was = t.parts?.riders[0] ?? t.box;
+  const dx = (rider.box[0] + rider.box[2]) / 2 - (was[0] + was[2]) / 2;
+  const dy = rider.box[1] - was[1];
+  const move = (b: BoxXYXY): BoxXYXY => [b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy];
+  const parts = t.parts ? { vehicle: move(t.parts.vehicle), riders: [rider.box, ...t.parts.riders.slice(1).map(move)] } : undefined;
+  return { label: t.label, score: rider.score, box: move(t.box), ...(parts ? { parts } : {}) };
 }
 
 function centre(b: BoxXYXY): [number, number] {

@@ -23,6 +23,10 @@ export const DEFAULT_CLASSES = ['person', 'bicycle', 'car', 'motorcycle', 'bus',
  * (`npm run bench -- accuracy`, README "Accuracy"). */
 export const DEFAULT_CLASS_THRESHOLDS: Readonly<Record<string, number>> = { person: 0.45 };
 
+/** Ridden two-wheelers (detector.riders): a bike this sure counts when a person at least `rider` sure sits
+ * on it. Chosen on street CCTV (`npm run bench -- two-wheelers`, README "Two-wheelers"). */
+export const DEFAULT_RIDER_THRESHOLDS = { bike: 0.15, rider: 0.4 } as const;
+
 /** Vehicles on four or more wheels: a body colour, and a plate. */
 export const FOUR_WHEELERS: readonly string[] = ['car', 'truck', 'bus'];
 /** Ridden vehicles: the colour is read lower in the box (the rider is above), a motorcycle has a plate. */

@@ -78,3 +78,21 @@ describe('colour', () => {
     expect(r.alternative).toBe(r.colour === 'red' ? 'blue' : 'red');
   });
 });
+
+describe('colour of a ridden two-wheeler', () => {
+  it('reads the bike on its own box and the rider\'s clothing on theirs', () => {
+    // A rider in a blue jacket (rows 0-79) on a red scooter (rows 60-139); grey road around them.
+    const rider: [number, number, number, number] = [20, 0, 60, 80];
+    const bike: [number, number, number, number] = [16, 60, 64, 140];
+    const scene = image(80, 140, (x, y) => {
+      if (x >= 22 && x < 58 && y >= 12 && y < 62) return SAMPLES.blue!;
+      if (x >= 16 && x < 64 && y >= 62) return SAMPLES.red!;
+      return SAMPLES.grey!;
+    });
+    const joined = objectColours(scene, [16, 0, 64, 140], 'motorcycle', { vehicle: bike, riders: [rider] });
+    expect(joined.colour).toMatchObject({ colour: 'red' });
+    expect(joined.upper_colour).toMatchObject({ colour: 'blue' });
+    // Without the parts the whole box is read as a bike, and no rider colour is claimed.
+    expect(objectColours(scene, [16, 0, 64, 140], 'motorcycle').upper_colour).toBeUndefined();
+  });
+});

@@ -154,3 +154,38 @@ describe('Tracker', () => {
     });
   });
 });
+
+describe('Tracker and ridden two-wheelers', () => {
+  /** A motorbike with its rider as the detector joins them, moving right 10 px a frame. */
+  function ridden(x: number, score = 0.6): TrackInput {
+    const riderBox: [number, number, number, number] = [x + 2, 60, x + 32, 140];
+    const bikeBox: [number, number, number, number] = [x, 100, x + 34, 170];
+    return { label: 'motorcycle', score, box: [x, 60, x + 34, 170], parts: { vehicle: bikeBox, riders: [riderBox] } };
+  }
+  const riderAlone = (x: number): TrackInput => ({ label: 'person', score: 0.7, box: [x + 2, 60, x + 32, 140] });
+
+  it('keeps a two-wheeler one motorcycle track through frames where only its rider is seen', () => {
+    const t = new Tracker(config, W, H);
+    const frames = Array.from({ length: 12 }, (_, i) => ({ at: i * 200, dets: [i % 3 === 2 ? riderAlone(50 + i * 10) : ridden(50 + i * 10)] }));
+    const { confirmed } = run(t, [...frames, ...Array.from({ length: 30 }, (_, i) => ({ at: 2400 + i * 200, dets: [] }))]);
+    expect(confirmed.map((c) => c.label)).toEqual(['motorcycle']);
+    const track = confirmed[0]!;
+    expect(track.hits).toBe(12);
+    // Moved with the rider: the bike is where the rider's last sighting put it, the best picture a full one.
+    expect(track.box[0]).toBeCloseTo(160, 0);
+    expect(track.best!.parts).toBeDefined();
+  });
+
+  it('makes a person track that is then seen riding a bike a motorcycle, and leaves a passer-by of a parked bike alone', () => {
+    const t = new Tracker(config, W, H);
+    const frames = Array.from({ length: 10 }, (_, i) => ({ at: i * 200, dets: [i < 4 ? riderAlone(50 + i * 10) : ridden(50 + i * 10)] }));
+    expect(run(t, frames).confirmed.map((c) => c.label)).toEqual(['motorcycle']);
+
+    const parked = new Tracker(config, W, H);
+    const bike: TrackInput = { label: 'motorcycle', score: 0.6, box: [300, 100, 340, 170] };
+    const walk = Array.from({ length: 10 }, (_, i) => ({ at: i * 200, dets: i < 5 ? [bike] : [bike, person(290 + (i - 5) * 4, 70, 30, 90)] }));
+    const { confirmed } = run(parked, walk);
+    expect(confirmed.map((c) => c.label).sort()).toEqual(['motorcycle', 'person']);
+    expect(confirmed.find((c) => c.label === 'motorcycle')!.box).toEqual(bike.box);
+  });
+});
