@@ -1,4 +1,4 @@
-// npm run bench [-- accuracy|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
+// npm run bench [-- accuracy|two-wheelers|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
 // --pipeline-cameras 2,4,8,12,16 --pipeline-sizing]: runs the benchmarks and prints their tables (markdown).
 import { parseArgs } from 'node:util';
 import { accuracyBenchmark } from './accuracy.js';
@@ -7,6 +7,7 @@ import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
 import { platesBenchmark } from './plates.js';
 import { searchBenchmark } from './search.js';
+import { twoWheelersBenchmark } from './two-wheelers.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -19,10 +20,11 @@ const { values, positionals } = parseArgs({
     'search-sizes': { type: 'string', default: '1000000,10000000' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['accuracy', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
+const wanted = new Set(positionals.length ? positionals : ['accuracy', 'two-wheelers', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
 if (wanted.has('accuracy')) tables.push(await accuracyBenchmark());
+if (wanted.has('two-wheelers')) tables.push(await twoWheelersBenchmark());
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));

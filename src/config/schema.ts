@@ -97,7 +97,7 @@ export const CustomModelSchema = z
 
 export const DetectorSchema = z
   .strictObject({
-    model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-416-int8')
+    model: z.union([z.enum(BUILTIN_MODEL_IDS), CustomModelSchema]).default('nanodet-640x384-int8')
       .describe(`a built-in model (${BUILTIN_MODEL_IDS.join(', ')}; see \`vigil models list\`) or { path, format, input, ... }`),
     threads: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto')
       .describe('intra-op threads per inference session; auto: see the README\'s sizing section'),

@@ -120,3 +120,10 @@ export function slidingPhotoClip(photo: string, seconds = 8): Promise<string> {
     ]),
   );
 }
+
+/** Numbered stills (an ffmpeg pattern such as DIR/vd_%03d.jpg) as a camera-like 1280x720 clip, one still per frame. */
+export function stillsClip(pattern: string, name: string, fps: number): Promise<string> {
+  return cached(`stills-${name}-${fps}.h264`, (partial) =>
+    runFfmpeg(['-framerate', String(fps), '-i', pattern, '-vf', 'scale=1280:720,format=yuv420p', ...x264Args(fps), '-b:v', '3M', '-f', 'h264', partial]),
+  );
+}

@@ -53,10 +53,10 @@ describe('detector accuracy on the evaluation set', () => {
         for (const k of [0, 1] as const) expect(measured[model.id]![c][k], `${model.id} ${c}`).toBeGreaterThanOrEqual(measured[from]![c][k] - 1);
       }
     }
-    expect(DETECTOR_DEFAULTS.model).toBe('nanodet-416-int8');
+    expect(DETECTOR_DEFAULTS.model).toBe('nanodet-640x384-int8');
     const list = await runCli(['models', 'list']);
     expect(list.code).toBe(0);
-    const int8 = BUILTIN_MODELS.find((m) => m.id === 'nanodet-416-int8')!;
+    const int8 = BUILTIN_MODELS.find((m) => m.id === DETECTOR_DEFAULTS.model)!;
     expect(list.stdout).toContain(`person P${int8.accuracy.person[0]}/R${int8.accuracy.person[1]}`);
   });
 });
