@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { BUILTIN_MODELS, type ConvertedModel, type QuantizedModel } from './catalog.js';
+import { BUILTIN_MODELS, type BuiltinModel, type ConvertedModel, type QuantizedModel } from './catalog.js';
 import type { CalibrationFile } from './calibrate.js';
 import { MODELS_DIR, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { QUANTIZER_VERSION, quantizeModel } from './quantize.js';
@@ -118,10 +118,16 @@ interface Plan {
   build(): Built;
 }
 
+/** Whether the manifest feeds the model as the catalog says (its resize, normalisation and labels may change
+ * without its bytes changing, and the daemon reads them from the manifest). */
+function sameFeeding(entry: ManifestEntry, model: BuiltinModel): boolean {
+  return entry.resize === model.resize && JSON.stringify(entry.normalisation) === JSON.stringify(model.normalisation) && JSON.stringify(entry.labels) === JSON.stringify(model.labels);
+}
+
 function convertedPlan(model: ConvertedModel): Plan {
   const source = sourceOf(model);
   return {
-    matches: (entry) => entry.source.sha256 === source.sha256,
+    matches: (entry) => entry.source.sha256 === source.sha256 && sameFeeding(entry, model),
     build: () => {
       const graph = loadTfjsGraph(source.json);
       const result = convertGraph(graph, {
@@ -160,6 +166,7 @@ function quantizedPlan(model: QuantizedModel, manifest: Manifest, dir: string, c
   const calibrationSha = sha256(calibrationBytes);
   return {
     matches: (entry) =>
+      sameFeeding(entry, model) &&
       entry.quantization?.from_sha256 === parent.sha256 &&
       entry.quantization.calibration_sha256 === calibrationSha &&
       entry.quantization.quantizer_version === QUANTIZER_VERSION,

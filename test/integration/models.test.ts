@@ -72,6 +72,14 @@ describe('vigil models build', () => {
     writeFileSync(file, 'damaged');
     expect(buildModels({ dir }).map((r) => r.status)).toEqual(['built', 'current', 'current', 'current', 'current', 'current', 'current']);
     expect(sha256(file)).toBe(good);
+
+    // A manifest that feeds a model otherwise than the catalog says (here its resize) is rebuilt too: the
+    // daemon reads how to feed a model from the manifest, and such a change leaves the bytes as they were.
+    const stale = readManifest(dir);
+    stale.models['nanodet-640x384-int8']!.resize = 'letterbox';
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(stale));
+    expect(buildModels({ dir }).map((r) => r.status)).toEqual(['current', 'current', 'current', 'current', 'current', 'current', 'built']);
+    expect(readManifest(dir).models['nanodet-640x384-int8']!.resize).toBe('stretch');
   });
 
   it('refuses calibration statistics computed on another fp32 model, naming the file and the fix', () => {
