@@ -21,6 +21,7 @@ import { testsrcClip } from '../harness/media.js';
 import { sample } from '../harness/daemon-process.js';
 import { closedPort, startRtspServer, type RtspServerProcess } from '../harness/rtsp-process.js';
 import { waitFor } from '../harness/wait.js';
+import { DETECTOR_DEFAULTS } from '../../src/config/schema.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 
 const run = promisify(execFile);
@@ -303,7 +304,7 @@ time_zone: Asia/Shanghai
     // The launcher found the jemalloc the image's apt layer installs (this machine's stands in for it).
     expect(starting.allocator).toBe('jemalloc');
     expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim(), 'bin/vigil execs node: the ENTRYPOINT process is the daemon').toBe('node');
-    expect(records().find((r) => r.msg === 'detector ready')).toMatchObject({ model: 'nanodet-416-int8', bus: `tcp://127.0.0.1:${busPort}` });
+    expect(records().find((r) => r.msg === 'detector ready')).toMatchObject({ model: DETECTOR_DEFAULTS.model, bus: `tcp://127.0.0.1:${busPort}` });
 
     const health = await waitFor('the camera to come up', async () => {
       const h = (await (await fetch(`${address}/healthz`)).json()) as { status: string; version: string; cameras: Array<{ state: string }> };
