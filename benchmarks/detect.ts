@@ -43,7 +43,7 @@ export async function detectBenchmark(runs: number): Promise<string> {
   };
   const rows: string[] = [];
   const bareMs = new Map<string, number>();
-  for (const modelId of ['nanodet-416', 'nanodet-416-int8', 'nanodet-320', 'nanodet-320-int8', 'centernet-512'] as const) {
+  for (const modelId of ['nanodet-640x384', 'nanodet-640x384-int8', 'nanodet-416', 'nanodet-416-int8', 'nanodet-320', 'nanodet-320-int8', 'centernet-512'] as const) {
     for (const threads of [1, 2]) {
       const model = resolveModel(modelId);
       const detector = await Detector.create({ ...DETECTOR_DEFAULTS, model: modelId, threads });
@@ -98,13 +98,14 @@ export async function detectBenchmark(runs: number): Promise<string> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'int8 against fp32, bare session.run medians in ms:',
+    'int8 against fp32, and the 640x384 default against the 416 square model, bare session.run medians in ms:',
     '',
-    '| threads | nanodet-416 | nanodet-416-int8 | int8 / fp32 |',
-    '|---:|---:|---:|---:|',
+    '| threads | nanodet-416 | nanodet-416-int8 | int8 / fp32 | nanodet-640x384 | nanodet-640x384-int8 | int8 / fp32 | 640x384-int8 / 416-int8 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...[1, 2].map((t) => {
       const [fp32, int8] = [bareMs.get(`nanodet-416/${t}`)!, bareMs.get(`nanodet-416-int8/${t}`)!];
-      return `| ${t} | ${fmt(fp32)} | ${fmt(int8)} | ${(int8 / fp32).toFixed(2)} |`;
+      const [wide, wideInt8] = [bareMs.get(`nanodet-640x384/${t}`)!, bareMs.get(`nanodet-640x384-int8/${t}`)!];
+      return `| ${t} | ${fmt(fp32)} | ${fmt(int8)} | ${(int8 / fp32).toFixed(2)} | ${fmt(wide)} | ${fmt(wideInt8)} | ${(wideInt8 / wide).toFixed(2)} | ${(wideInt8 / int8).toFixed(2)} |`;
     }),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 // The whole pipeline under load: N busy cameras of real street footage (720p25, detect 640x360 @ 5 fps)
-// from the loopback RTSP server into the daemon, with today's detector defaults and with the previous
-// default (fp32 nanodet-416, 1 worker × 1 thread, one inference per region) in the same run. Reports how
+// from the loopback RTSP server into the daemon, with today's detector defaults, the lighter 320 model and
+// the previous default (nanodet-416-int8) in the same run. Reports how
 // often each camera is detected, frames skipped, p95 capture-to-commit latency, and vigil's CPU (daemon +
 // ffmpeg children) against bare ffmpeg decoding plus bare inference for the same work.
 import { spawn } from 'node:child_process';
@@ -98,7 +98,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'defaults', detector: {}, bare: true },
   { name: 'nanodet-320-int8', detector: { model: 'nanodet-320-int8' }, bare: false },
-  { name: 'previous (fp32, 1×1, per region)', detector: { model: 'nanodet-416', workers: 1, threads: 1, pack_regions: false }, bare: false },
+  { name: 'nanodet-416-int8 (the default before 640x384)', detector: { model: 'nanodet-416-int8' }, bare: false },
 ];
 
 /** With --pipeline-sizing: the rows the auto sizing rule (src/detect/sizing.ts) was chosen from. */

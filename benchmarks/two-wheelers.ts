@@ -24,8 +24,9 @@ export async function twoWheelersBenchmark(): Promise<string> {
   for (const model of ['nanodet-416-int8', 'nanodet-416', 'centernet-512', 'nanodet-640x384', 'nanodet-640x384-int8']) {
     variants.push({ name: 'bike and rider apart (before)', model, riders: TODAY });
     variants.push({ name: 'riders joined', model, riders: { ...d, bike_threshold: DETECTOR_DEFAULTS.score_threshold } });
-    variants.push({ name: 'joined, bike ≥ 0.15 under a rider', model, riders: { ...d, bike_threshold: 0.15 } });
     variants.push({ name: `joined, bike ≥ ${d.bike_threshold} under a rider (default)`, model, riders: d });
+    // Lower still: more bikes, and pedestrians beside parked bicycles start to vanish into them.
+    variants.push({ name: 'joined, bike ≥ 0.1 under a rider', model, riders: { ...d, bike_threshold: 0.1 } });
   }
   const rows: string[] = [];
   for (const v of variants) {
