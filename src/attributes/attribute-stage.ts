@@ -6,6 +6,7 @@ import type { Box } from '../image/geometry.js';
 import type { RiddenParts, Track } from '../track/tracker.js';
 import { isTwoWheeler } from '../vocabulary/labels.js';
 import { objectColours } from './colour.js';
+import { ColourVote } from './colour-vote.js';
 import type { Picture } from './picture.js';
 
 /** Describes an object in a picture: attributes to store with its event (e.g. { colour } or { upper_colour, lower_colour }). */
@@ -31,29 +32,59 @@ export interface Described {
   attributes: Record<string, unknown>;
 }
 
+/** Colour readings a track collects at most, and how far apart in time (the best sighting's always counts). */
+const MAX_READINGS = 5;
+const READING_GAP_MS = 400;
+
+interface TrackState {
+  picture: Picture;
+  at: number;
+  /** Whether the recorder has this sighting (the confirming one). */
+  written: boolean;
+  votes: ColourVote;
+  lastReadAt: number;
+}
+
 export class AttributeStage {
-  /** Each confirmed track's best sighting; `written` once the recorder has it. */
-  private readonly best = new Map<Track, { picture: Picture; at: number; written: boolean }>();
+  /** Each confirmed track's best sighting and its colour readings. */
+  private readonly tracks = new Map<Track, TrackState>();
 
   constructor(private readonly enrichers: readonly Enricher[] = [colourEnricher, riderEnricher]) {}
 
   /** A track was confirmed: it is described from the picture it was confirmed in. */
   started(track: Track, picture: Picture, at: number): Described {
-    this.best.set(track, { picture, at, written: true });
-    return this.describe(picture, track.box, track.label, at, track.parts);
+    const described = this.describe(picture, track.box, track.label, at, track.parts);
+    const votes = new ColourVote();
+    votes.add(described.attributes);
+    this.tracks.set(track, { picture, at, written: true, votes, lastReadAt: at });
+    return described;
   }
 
-  /** A better sighting than any before (the tracker decides): kept, described only if it is still the best at the end. */
+  /**
+   * A better sighting than any before (the tracker decides): kept for the snapshot, described only if it is
+   * still the best at the end; its colours are read now when the track has few readings yet.
+   */
   improved(track: Track, picture: Picture, at: number): void {
-    this.best.set(track, { picture, at, written: false });
+    const state = this.tracks.get(track);
+    if (!state) return;
+    state.picture = picture;
+    state.at = at;
+    state.written = false;
+    if (state.votes.count < MAX_READINGS - 1 && at - state.lastReadAt >= READING_GAP_MS) {
+      state.votes.add(this.describe(picture, track.box, track.label, at, track.parts).attributes);
+      state.lastReadAt = at;
+    }
   }
 
-  /** The track ended: its best sighting, described, unless the recorder already has it. */
+  /** The track ended: its best sighting, described, its colours voted over the track's readings; nothing
+   * when the recorder already has that sighting (no later one was better, so no other reading was taken). */
   ended(track: Track): Described | undefined {
-    const best = this.best.get(track);
-    this.best.delete(track);
-    if (!best || best.written || !track.best) return undefined;
-    return this.describe(best.picture, track.best.box, track.label, best.at, track.best.parts);
+    const state = this.tracks.get(track);
+    this.tracks.delete(track);
+    if (!state || state.written || !track.best) return undefined;
+    const best = this.describe(state.picture, track.best.box, track.label, state.at, track.best.parts);
+    state.votes.add(best.attributes);
+    return { ...best, attributes: state.votes.result(best.attributes) };
   }
 
   /** The vehicle as it looked when its plate was read (the plate event's vehicle colour). */

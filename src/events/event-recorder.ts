@@ -112,7 +112,7 @@ export class EventRecorder {
       if (best) {
         open.version++;
         pair = await this.snapshots.write(this.name(`object-${track.id}`, track.firstSeen, open.version), best.picture.rgb, best.box, caption(track));
-        // Colours come from the same (best) sighting the snapshot shows.
+        // The snapshot is the best sighting; its colours are voted over the track's sightings (attribute-stage.ts).
         attributes = { ...best.attributes, track: this.trackKey(track) };
       }
       try {

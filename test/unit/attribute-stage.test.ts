@@ -42,4 +42,18 @@ describe('AttributeStage', () => {
     expect(stage.ended(u)).toBeUndefined();
     expect(stage.ended(u)).toBeUndefined();
   });
+
+  it('votes a track\'s colours over sightings spaced in time, whichever sighting ends up the snapshot', () => {
+    // The enricher names the colour from the frame's luma: 50 red, 90 red, 120 black.
+    const colour = (luma: number) => ({ colour: { colour: luma < 100 ? 'red' : 'black', confidence: 0.6 } });
+    const stage = new AttributeStage([{ describe: (p) => colour(p.frame.data[0]!) }]);
+    const t = track([0, 0, 4, 4], [1, 1, 5, 5]);
+    stage.started(t, new Picture(frame(50)), 0);
+    stage.improved(t, new Picture(frame(90)), 500);
+    stage.improved(t, new Picture(frame(120)), 1000);
+    const ended = stage.ended(t)!;
+    expect(ended.picture.frame.data[0]).toBe(120);
+    expect(ended.attributes.colour).toMatchObject({ colour: 'red', alternative: 'black' });
+  });
 });
+
