@@ -13,7 +13,7 @@ import { AuditLog, auditRetention } from './audit/audit-log.js';
 import { isoLocal } from './time/local-time.js';
 import { parseQuery } from './search/query-parser.js';
 import { SearchService, searchAnswerJson } from './search/search-service.js';
-import { explainColourMatches, siteSettings } from './search/search.js';
+import { explainNearMatches, siteSettings } from './search/search.js';
 import { eventJson } from './events/event-json.js';
 import { EventStore } from './events/store.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -247,8 +247,8 @@ async function search(query: string, values: { config?: string; db?: string; jso
     if (values.json) console.log(JSON.stringify(filter, null, 2));
     else {
       console.log(describeFilter(filter));
-      // How a colour is matched on a vehicle: its own colour exactly, its rider's clothing as a near match.
-      for (const line of explainColourMatches(filter)) console.log(`  ${line}`);
+      // What else is found as a near match: neighbour labels and colours, a rider's clothing for a vehicle's colour.
+      for (const line of explainNearMatches(filter)) console.log(`  ${line}`);
     }
     return 0;
   }

@@ -1,7 +1,8 @@
 // When a search finds nothing, what is close: the same filter with one thing loosened (another vehicle
-// type, any colour, a wider time, any place), each with how many events it would find. "No white car" then
-// says "1 white truck", which is often the witness's car read as a truck.
-import { VEHICLES } from '../vocabulary/labels.js';
+// type, any colour, a wider time, any place), each with how many events it would find. "No white motorbike"
+// then says "1 white bicycle". A white truck is never one for "white car": the search itself finds it, as a near
+// match (LABEL_NEIGHBOURS).
+import { labelsWithNeighbours, VEHICLES } from '../vocabulary/labels.js';
 import type { SearchFilter } from './query-parser.js';
 
 export type { RelaxationKind } from '../contract/types.js';
@@ -20,7 +21,13 @@ export function relaxations(filter: SearchFilter): Relaxation[] {
   const out: Relaxation[] = [];
   const vehiclesOnly = filter.labels.length > 0 && filter.labels.every((l) => VEHICLES.includes(l));
   if (vehiclesOnly) {
-    for (const other of VEHICLES.filter((v) => !filter.labels.includes(v))) out.push({ change: 'other-label', filter: { ...filter, labels: [other] } });
+    // A label the search already finds as a near match (car's truck) is no suggestion; nor is a second label
+    // that finds the same events as one already offered (truck after car, each finding both).
+    const found = labelsWithNeighbours(filter.labels);
+    for (const other of VEHICLES.filter((v) => !found.includes(v))) {
+      if (out.some((r) => labelsWithNeighbours(r.filter.labels).includes(other))) continue;
+      out.push({ change: 'other-label', filter: { ...filter, labels: [other] } });
+    }
     if (filter.labels.length < VEHICLES.length) out.push({ change: 'any-vehicle', filter: { ...filter, labels: [...VEHICLES] } });
   }
   if (filter.colours.length) out.push({ change: 'any-colour', filter: { ...filter, colours: [] } });

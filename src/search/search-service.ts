@@ -29,7 +29,7 @@ export interface SearchHit {
   event: StoredEvent;
   /** The events folded into this card (the track's plate readings, repeats). */
   also: StoredEvent[];
-  /** Conditions met only approximately, e.g. ['plate'] or ['rider-colour'] (see nearMatches); ranked below exact ones. */
+  /** Conditions met only approximately, e.g. ['plate'], ['label', 'colour'] or ['rider-colour'] (see nearMatches); ranked below exact ones. */
   nearMatch: string[];
 }
 
@@ -77,7 +77,8 @@ export class SearchService {
     const filter = request.filter ?? this.parse(request.text);
     const found = this.store.searchEvents(filter, { ...page, order: 'closest' });
     const around = filter.time?.around ? Date.parse(filter.time.around) : undefined;
-    // Exact matches first within the page, near matches (a plate one character off, a rider's clothing) below.
+    // Exact matches first within the page, near matches (a plate one character off, a truck for a car, grey for
+    // white, a rider's clothing) below.
     const hits = exactMatchesFirst(groupResults(found.events, around).map((g) => ({ event: g.event, also: g.also, nearMatch: nearMatches(g.event, filter) })));
     const answer: SearchAnswer = { query: request.text, filter, hits, ...(found.next ? { next: found.next } : {}) };
     // Only a first page that found nothing asks what is close: a few index lookups.

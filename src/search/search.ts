@@ -4,7 +4,8 @@
 import type { VigilConfig } from '../config/schema.js';
 import { isPlate } from '../plates/plate-rules.js';
 import type { StoredEvent } from '../events/store.js';
-import { isVehicle } from '../vocabulary/labels.js';
+import { COLOUR_NEIGHBOURS, type ColourName } from '../vocabulary/colours.js';
+import { isVehicle, LABEL_NEIGHBOURS, labelsWithNeighbours } from '../vocabulary/labels.js';
 import type { Place, SearchFilter } from './query-parser.js';
 
 /**
@@ -62,49 +63,97 @@ export function placeNamesFromConfig(config: VigilConfig): Record<string, { en?:
 }
 
 /** Why a card is only a near match (the API's and the page's `near_match` words). */
-export type NearMatchReason = 'plate' | 'rider-colour';
+export type NearMatchReason = 'plate' | 'label' | 'colour' | 'rider-colour';
 
 /** A vehicle's own colour: an object event's `colour`, a plate event's `vehicle_colour`. */
 const OWN_COLOUR_ATTRIBUTES = ['colour', 'vehicle_colour'] as const;
 /** What someone wears: a person's own colours, but on a (ridden) vehicle its rider's, not the vehicle's. */
 const CLOTHING_ATTRIBUTES = ['upper_colour', 'lower_colour'] as const;
+/** Where a colour asked for with a part is read (as the store reads it). */
+const PART_ATTRIBUTES = { any: [...OWN_COLOUR_ATTRIBUTES, ...CLOTHING_ATTRIBUTES], upper: ['upper_colour'], lower: ['lower_colour'] } as const;
 
 /**
  * Which of the filter's conditions the event meets only approximately, for the page to say so and for the
  * search to rank it below the exact matches of its page:
  *  - `plate` when its reading differs from the plate asked for (one character off, or a confusable pair such
  *    as 5/S);
+ *  - `label` when its label is only a neighbour of the ones asked for (a car asked for, a truck found:
+ *    LABEL_NEIGHBOURS);
+ *  - `colour` when a colour asked for is met only by a neighbour (white asked for, grey read: COLOUR_NEIGHBOURS);
  *  - `rider-colour` when a colour asked for without a part ("red motorbike") is, on a vehicle, only its
  *    rider's clothing (`upper_colour`/`lower_colour`), not its own colour. For a person the clothing is the
- *    exact match. A colour counts as the store counts it: the reading or its runner-up (`alternative`).
+ *    exact match.
+ * A colour counts as the store counts it: the reading or its runner-up (`alternative`). On a vehicle, a
+ * neighbour of its own colour counts before its rider's exact colour (for "grey motorbike", a bike read white
+ * is likelier the one seen than a red bike whose rider wears grey); a rider's neighbour colour is both.
  */
 export function nearMatches(event: StoredEvent, filter: SearchFilter): NearMatchReason[] {
-  const near: NearMatchReason[] = [];
+  const near = new Set<NearMatchReason>();
   const text = (event.attributes.plate as { text?: unknown } | undefined)?.text;
-  if (filter.plate && !/[*?]/.test(filter.plate) && isPlate(filter.plate) && typeof text === 'string' && text !== filter.plate) near.push('plate');
-  if (event.label !== null && isVehicle(event.label)) {
-    const onlyRider = filter.colours.some((c) => c.part === 'any'
-      && !OWN_COLOUR_ATTRIBUTES.some((name) => hasColour(event, name, c.colour))
-      && CLOTHING_ATTRIBUTES.some((name) => hasColour(event, name, c.colour)));
-    if (onlyRider) near.push('rider-colour');
+  if (filter.plate && !/[*?]/.test(filter.plate) && isPlate(filter.plate) && typeof text === 'string' && text !== filter.plate) near.add('plate');
+  if (event.label !== null && !filter.labels.includes(event.label) && labelsWithNeighbours(filter.labels).includes(event.label)) near.add('label');
+  const vehicle = event.label !== null && isVehicle(event.label);
+  for (const c of filter.colours) {
+    const exact = (names: readonly string[]) => names.some((name) => hasColour(event, name, [c.colour]));
+    const neighbour = (names: readonly string[]) => names.some((name) => hasColour(event, name, COLOUR_NEIGHBOURS[c.colour] ?? []));
+    if (vehicle && c.part === 'any') {
+      if (exact(OWN_COLOUR_ATTRIBUTES)) continue;
+      if (neighbour(OWN_COLOUR_ATTRIBUTES)) near.add('colour');
+      else if (exact(CLOTHING_ATTRIBUTES)) near.add('rider-colour');
+      else if (neighbour(CLOTHING_ATTRIBUTES)) near.add('rider-colour').add('colour');
+    } else if (!exact(PART_ATTRIBUTES[c.part]) && neighbour(PART_ATTRIBUTES[c.part])) near.add('colour');
   }
-  return near;
+  // In a fixed order, whatever the order found in.
+  return (['plate', 'label', 'colour', 'rider-colour'] as const).filter((r) => near.has(r));
 }
 
-/** Whether the event's colour attribute `name` reads `colour`, as the store indexes it (reading or runner-up). */
-function hasColour(event: StoredEvent, name: string, colour: string): boolean {
+/** Whether the event's colour attribute `name` reads one of `colours`, as the store indexes it (reading or runner-up). */
+function hasColour(event: StoredEvent, name: string, colours: readonly string[]): boolean {
   const value = event.attributes[name];
   if (!value || typeof value !== 'object') return false;
   const { colour: reading, alternative } = value as { colour?: unknown; alternative?: unknown };
-  return reading === colour || alternative === colour;
+  return colours.some((c) => reading === c || alternative === c);
 }
 
 /**
- * Cards in the order an officer reads them: exact matches first, then near matches, each in the order given
- * (the page's time order and likelihood). Within one page only, as the ranking of result-groups.ts is.
+ * Cards in the order an officer reads them: exact matches first, then near matches off in one way (a truck for
+ * "white car"), then in two (a grey truck), each in the order given (the page's time order and likelihood).
+ * Within one page only, as the ranking of result-groups.ts is.
  */
 export function exactMatchesFirst<T extends { nearMatch: readonly string[] }>(hits: readonly T[]): T[] {
-  return [...hits.filter((h) => h.nearMatch.length === 0), ...hits.filter((h) => h.nearMatch.length > 0)];
+  // A stable sort: within each count of reasons, the order given.
+  return [...hits].sort((a, b) => a.nearMatch.length - b.nearMatch.length);
+}
+
+/** What `--explain` calls a neighbour label, as the witness would say it. */
+const LABEL_WORDS: Record<string, string> = { car: 'cars', truck: 'trucks (SUVs, pickups, vans)' };
+/** What `--explain` calls a neighbour colour: vigil reads silver as grey, and dark blue as black or blue. */
+const COLOUR_WORDS: Partial<Record<ColourName, string>> = { grey: 'grey/silver', blue: 'blue (dark blue)', black: 'black (dark blue read as black)' };
+
+/**
+ * What the filter's near matches are, for `vigil search --explain` and anyone else who says it in words: the
+ * neighbour labels and colours also found (explainNeighbours), then how a colour is matched on vehicles
+ * (explainColourMatches).
+ */
+export function explainNearMatches(filter: SearchFilter): string[] {
+  return [...explainNeighbours(filter), ...explainColourMatches(filter)];
+}
+
+/**
+ * One line per label or colour asked for whose neighbours are found too, as near matches ranked below, e.g.
+ * `car: also trucks (SUVs, pickups, vans), as near matches ranked below`; none for a neighbour asked for itself.
+ */
+export function explainNeighbours(filter: SearchFilter): string[] {
+  const lines: string[] = [];
+  for (const label of filter.labels) {
+    const also = (LABEL_NEIGHBOURS[label] ?? []).filter((n) => !filter.labels.includes(n));
+    if (also.length) lines.push(`${label}: also ${also.map((n) => LABEL_WORDS[n] ?? n).join(', ')}, as near matches ranked below`);
+  }
+  for (const colour of new Set(filter.colours.map((c) => c.colour))) {
+    const also = COLOUR_NEIGHBOURS[colour] ?? [];
+    if (also.length) lines.push(`${colour}: also ${also.map((n) => COLOUR_WORDS[n] ?? n).join(', ')}, as a near match ranked below`);
+  }
+  return lines;
 }
 
 /**

@@ -23,3 +23,25 @@ export const CHINESE: Record<ColourName, string> = {
   grey: '灰',
   black: '黑',
 };
+
+/**
+ * Colours a search also accepts for another, as near matches ranked below the exact colour: pairs a camera and
+ * a witness see differently. One family is white/silver/grey: vigil has no `silver` (the parser reads silver
+ * and 银色 as grey), a silver car reads grey or white depending on the sky it reflects, and a white car at dusk
+ * or in shade reads grey (on a street at dusk every white and silver car was stored as grey). The other is
+ * dark blue/black: navy clothing and dark-blue paint read black, and a witness may say black of dark blue and
+ * blue of what vigil read black. Symmetric, and not transitive: white does not reach black through grey.
+ * Grey and black are not neighbours: "grey"/"silver" means a light car to a witness, and black is the
+ * commonest vehicle colour, so each search would drag in every black car.
+ */
+export const COLOUR_NEIGHBOURS: Readonly<Partial<Record<ColourName, readonly ColourName[]>>> = Object.freeze({
+  white: ['grey'],
+  grey: ['white'],
+  blue: ['black'],
+  black: ['blue'],
+});
+
+/** The colours a search for `colour` matches: the colour itself first, then its neighbours. */
+export function colourWithNeighbours(colour: ColourName): ColourName[] {
+  return [colour, ...(COLOUR_NEIGHBOURS[colour] ?? [])];
+}

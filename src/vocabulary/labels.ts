@@ -46,3 +46,26 @@ export const isTwoWheeler = (label: string): boolean => TWO_WHEELERS.includes(la
 export function labelGroup(label: string): string {
   return FOUR_WHEELERS.includes(label) ? 'vehicle' : TWO_WHEELERS.includes(label) ? 'two-wheeler' : label;
 }
+
+/**
+ * Labels a search also accepts for another, as near matches ranked below the exact label: the confusions the
+ * detector makes between what a witness tells apart. COCO has no SUV, pickup or van, so the detector calls them
+ * `truck` (on footage of a street at dusk it called every SUV, and a red sedan seen from above, a truck); a
+ * witness's "car" is often one of those, and a "van" or "pickup" (the parser's truck) is often labelled car.
+ * Symmetric: the confusion runs both ways.
+ * Left out on purpose: `bus` (a witness's "car" is not a bus, and no footage showed the detector calling a car
+ * one; when a search finds nothing, the relaxations still offer other vehicle types), and motorcycle/bicycle (no
+ * measurement shows the detector mixing them up, the parser already files e-bikes and scooters under motorcycle,
+ * and as neighbours they would bring every bicycle into every "motorbike" search).
+ */
+export const LABEL_NEIGHBOURS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  car: ['truck'],
+  truck: ['car'],
+});
+
+/** The labels a search for `labels` matches: each label asked for, then its neighbours not asked for themselves. */
+export function labelsWithNeighbours(labels: readonly string[]): string[] {
+  const out = [...labels];
+  for (const l of labels) for (const n of LABEL_NEIGHBOURS[l] ?? []) if (!out.includes(n)) out.push(n);
+  return out;
+}

@@ -132,6 +132,8 @@ describe('search on two-wheelers and their riders', () => {
     // Unchanged for people: a person in red is an exact match.
     expect(answer('person in red')).toEqual([['personInRed', []]]);
     expect(answer('blue motorbike')).toEqual([['blueBikeRedRider', []], ['redBike', ['rider-colour']]]);
+    // Dark blue reads black: the blue bike is a colour near match, the red bike's blue-clad rider both.
+    expect(answer('black motorbike')).toEqual([['blueBikeRedRider', ['colour']], ['redBike', ['colour', 'rider-colour']]]);
   });
 
   it('finds the motorcycles by any of their names', () => {
@@ -142,11 +144,100 @@ describe('search on two-wheelers and their riders', () => {
   });
 });
 
+// The detector's confusions: SUVs, pickups and vans labelled truck, silver and white cars read grey (or white
+// read grey at dusk), dark blue read black. Search finds the neighbours too, ranked below the exact matches of
+// the page and marked as near matches.
+describe('search forgives label and colour confusions', () => {
+  const nearDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-search-near-'));
+  let near: EventStore;
+  let service: SearchService;
+  const keys = new Map<number, string>();
+  // All in one hour but the plate reading (an hour before), so within it the likeliest first: only the
+  // near-match ranking puts the white car (least likely) first for "white car".
+  const NEAR: Array<EventFields & { key: string }> = [
+    { key: 'plateTruck', kind: 'plate', camera: 'school-gate', location: 'school gate', label: 'truck', score: 0.9, start: at('08:00'), end: at('08:00'), attributes: { plate: { text: '贵F1234S', confidence: 0.9 } } },
+    { key: 'whiteCar', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.6, start: at('09:00'), end: at('09:01'), attributes: { colour: colour('white') } },
+    { key: 'greyCar', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.9, start: at('09:05'), end: at('09:06'), attributes: { colour: colour('grey') } },
+    { key: 'whiteTruck', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'truck', score: 0.8, start: at('09:10'), end: at('09:11'), attributes: { colour: colour('white') } },
+    { key: 'blackCar', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.7, start: at('09:15'), end: at('09:16'), attributes: { colour: colour('black') } },
+    { key: 'blueCar', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'car', score: 0.75, start: at('09:20'), end: at('09:21'), attributes: { colour: colour('blue') } },
+    { key: 'personInWhite', kind: 'object', camera: 'school-gate', location: 'school gate', label: 'person', score: 0.95, start: at('09:25'), end: at('09:26'), attributes: { upper_colour: colour('white'), lower_colour: colour('black') } },
+  ];
+
+  beforeAll(async () => {
+    near = EventStore.open(path.join(nearDir, 'data'), { flushMs: 1 });
+    for (const { key, ...e } of NEAR) keys.set((await near.insert(e)).id, key);
+    service = new SearchService(near, new AuditLog(path.join(nearDir, 'data')), () => ({ timeZone: 'Asia/Shanghai', places: [], windowMinutes: 30 }));
+  });
+  afterAll(() => near.close());
+
+  const search = (q: string) => searchAnswerJson(service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }));
+  const answer = (q: string) => search(q).events.map((e) => [keys.get(e.id), e.near_match]);
+
+  it('finds a white car first, then the grey car and the white truck as near matches', () => {
+    for (const q of ['white car', '白色轿车', '白色汽车', 'white sedan']) {
+      expect(answer(q), q).toEqual([['whiteCar', []], ['greyCar', ['colour']], ['whiteTruck', ['label']]]);
+    }
+    // Silver is grey: the grey car exactly, white below it.
+    // Off in one way before off in two: the white car before the white truck, though less likely.
+    for (const q of ['silver car', 'grey car', '银色轿车', '灰色小车']) {
+      expect(answer(q), q).toEqual([['greyCar', []], ['whiteCar', ['colour']], ['whiteTruck', ['label', 'colour']]]);
+    }
+    expect(answer('white truck')).toEqual([['whiteTruck', []], ['whiteCar', ['label']], ['greyCar', ['label', 'colour']]]);
+  });
+
+  it('finds black and dark blue as neighbours, both ways', () => {
+    for (const q of ['black car', '黑色轿车']) expect(answer(q), q).toEqual([['blackCar', []], ['blueCar', ['colour']]]);
+    for (const q of ['blue car', '蓝色轿车']) expect(answer(q), q).toEqual([['blueCar', []], ['blackCar', ['colour']]]);
+    // Grey and black are not neighbours; red has none.
+    expect(answer('grey car').map(([key]) => key)).not.toContain('blackCar');
+    expect(answer('red car')).toEqual([]);
+  });
+
+  it('finds trucks for a car and cars for a truck, below the exact label; every vehicle for 车', () => {
+    const cars = [['greyCar', []], ['blueCar', []], ['blackCar', []], ['whiteCar', []], ['whiteTruck', ['label']], ['plateTruck', ['label']]];
+    for (const q of ['car', 'cars', '轿车', '汽车', '小车', 'suv', 'taxi']) expect(answer(q), q).toEqual(cars);
+    const trucks = [['whiteTruck', []], ['plateTruck', []], ['greyCar', ['label']], ['blueCar', ['label']], ['blackCar', ['label']], ['whiteCar', ['label']]];
+    for (const q of ['truck', 'van', 'pickup', '货车', '面包车', '皮卡']) expect(answer(q), q).toEqual(trucks);
+    expect(answer('车').every(([, reasons]) => (reasons as string[]).length === 0)).toBe(true);
+    expect(answer('车')).toHaveLength(6);
+    // People are unchanged; their clothing has the colour neighbours too.
+    expect(answer('person')).toEqual([['personInWhite', []]]);
+    expect(answer('person in white')).toEqual([['personInWhite', []]]);
+    expect(answer('person in grey')).toEqual([['personInWhite', ['colour']]]);
+    expect(answer('bus')).toEqual([]);
+  });
+
+  it('still marks a plate one character off, with the label near too', () => {
+    expect(answer('贵F12345')).toEqual([['plateTruck', ['plate']]]);
+    expect(answer('car 贵F12345')).toEqual([['plateTruck', ['plate', 'label']]]);
+    expect(answer('truck 贵F1234S')).toEqual([['plateTruck', []]]);
+  });
+
+  it('does not suggest what the near matches already find', () => {
+    const none = search('yellow car');
+    expect(none.events).toEqual([]);
+    expect(none.suggestions!.map((s) => s.filter.labels.join('/'))).not.toContain('truck');
+    expect(none.suggestions).toContainEqual(expect.objectContaining({ change: 'any-colour', count: 6, filter: expect.objectContaining({ labels: ['car'], colours: [] }) }));
+  });
+
+  it('answers with the label and colour indexes, never a scan of all events', () => {
+    for (const q of ['white car', 'car', 'truck', 'black car at school 9am', 'silver truck']) {
+      const steps = near.explainSearch(parseQuery(q, ctx), { limit: 20 });
+      expect(steps.filter((d) => /^SCAN e\b/.test(d)), `${q}: ${steps.join(' | ')}`).toEqual([]);
+    }
+  });
+});
+
 describe('vigil search', () => {
   it('explains how a colour is matched on a vehicle: its own colour, its rider\'s clothing as a near match', async () => {
     const r = await runCli(['search', 'red motorbike', '--config', configFile, '--explain']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe("labels motorcycle; colours red\n  red: the vehicle's own colour; its rider's clothing as a near match (ranked below)\n");
+    // The detector's label and colour confusions, found as near matches.
+    const white = await runCli(['search', '白色轿车', '--config', configFile, '--explain']);
+    expect(white.stdout).toBe(['labels car; colours white', '  car: also trucks (SUVs, pickups, vans), as near matches ranked below',
+      '  white: also grey/silver, as a near match ranked below', "  white: the vehicle's own colour; its rider's clothing as a near match (ranked below)", ''].join('\n'));
     // Nothing added where no vehicle is asked for.
     const person = await runCli(['search', 'red person', '--config', configFile, '--explain']);
     expect(person.stdout).toBe('labels person; colours red\n');
