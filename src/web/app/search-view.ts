@@ -229,8 +229,11 @@ function card(e: SearchHit): HTMLElement {
   const plate = e.attributes.plate?.text;
   const title = [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
   const nearPlate = e.near_match?.includes('plate');
-  // The colour asked for is the rider's clothing, not the vehicle's own: ranked below, and said so.
-  const nearRider = e.near_match?.includes('rider-colour');
+  // What of the title line is only near what was asked (ranked below, and said so): another vehicle type the
+  // detector confuses with the one asked for, a look-alike colour, the rider's clothing for the vehicle's colour.
+  // One badge, each reason a line of its tooltip.
+  const nearTitle = ([['label', 'nearMatchLabel'], ['colour', 'nearMatchColour'], ['rider-colour', 'nearMatchRiderColour']] as const)
+    .filter(([reason]) => e.near_match?.includes(reason)).map(([, key]) => t(key));
   return h('li', { class: 'card' },
     h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}, ${day(e.start)} ${clock(e.start)}${e.sightings > 1 ? `, ${t('sightings', { n: e.sightings })}` : ''}` },
       h('div', { class: 'thumb' }, image
@@ -243,7 +246,7 @@ function card(e: SearchHit): HTMLElement {
           h('span', { class: `kind kind-${e.kind}` }, labelName(e.label) || t(`kind_${e.kind}`)),
           colours.map((c) => h('span', { class: 'colour' }, h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }),
             `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`)),
-          nearRider ? h('span', { class: 'near', title: t('nearMatchRiderColour') }, t('nearMatch')) : null),
+          nearTitle.length ? h('span', { class: 'near', title: nearTitle.join('\n') }, t('nearMatch')) : null),
         h('div', { class: 'card-place' }, `${e.camera} · ${placeName(e.location)}${e.zones.length ? ` · ${e.zones.map(placeName).join(', ')}` : ''}`),
         plate ? h('div', { class: 'plate-line' }, h('span', { class: 'plate' }, formatPlate(plate)),
           nearPlate ? h('span', { class: 'near', title: t('nearMatchPlate') }, t('nearMatch')) : null) : null)));
