@@ -30,6 +30,11 @@ const DET_NORM: Normalisation = { order: 'bgr', mean: [0.485 * 255, 0.456 * 255,
 const REC_NORM: Normalisation = { order: 'bgr', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] };
 const DET_MAX_SIDE = 960;
 const REC_HEIGHT = 48;
+/** How much wider a failed plate read is read again (more CTC steps per character). */
+const STRETCH = 2;
+/** The second detection pass: a crop this many times a candidate's width and height, enlarged up to ×ZOOM. */
+const CROP_GROW = { x: 1.2, y: 2.5 };
+const ZOOM = 3;
 
 export interface PlateReaderOptions {
   /** Intra-op threads per session: one is faster here (two were 2× slower in the probe). */
@@ -93,6 +98,7 @@ export class PlateReader {
         }
       }
     }
+    const second: Box[] = [];
     for (let i = 0; i < boxes.length; i++) {
       if (used.has(i)) continue;
       const box = boxes[i]!;
@@ -102,13 +108,50 @@ export class PlateReader {
       if (w / h < 1.3 || w / h > 8) continue;
       const reading = await this.readPlate(image, box);
       if (reading.valid) readings.push(reading);
+      else if (second.length < MAX_SECOND) second.push(box);
+    }
+    // Second pass: a text box shaped like a plate that did not read as one is often a plate the whole-image
+    // pass saw too small (the image shrunk to 960 px) or cut short. Detect again in a crop around it, enlarged,
+    // and read what that finds. Costs nothing when every candidate read.
+    for (const box of second) {
+      if (readings.some((r) => overlaps(r.box, box))) continue;
+      for (const reading of await this.readCrop(image, box)) {
+        if (!readings.some((r) => overlaps(r.box, reading.box))) readings.push(reading);
+      }
     }
     return readings.sort((a, b) => b.score - a.score);
   }
 
+  /** The second pass: text detection again in an enlarged crop around `box`, plates read from what it finds. */
+  private async readCrop(image: RgbImage, box: Box): Promise<PlateReading[]> {
+    const w = box[2] - box[0];
+    const h = box[3] - box[1];
+    const x1 = Math.max(0, Math.floor(box[0] - w * CROP_GROW.x));
+    const y1 = Math.max(0, Math.floor(box[1] - h * CROP_GROW.y));
+    const x2 = Math.min(image.width, Math.ceil(box[2] + w * CROP_GROW.x));
+    const y2 = Math.min(image.height, Math.ceil(box[3] + h * CROP_GROW.y));
+    const crop = { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
+    const zoom = Math.min(ZOOM, DET_MAX_SIDE / Math.max(crop.width, crop.height));
+    const readings: PlateReading[] = [];
+    for (const found of await this.findText(image, crop, zoom)) {
+      const fw = found[2] - found[0];
+      const fh = found[3] - found[1];
+      if (fw / fh < 1.3 || fw / fh > 8) continue;
+      const reading = await this.readPlate(image, found);
+      if (reading.valid) readings.push(reading);
+    }
+    return readings;
+  }
+
   /** Reads one plate whose box is known (small plate crops are better read directly than re-detected). */
   async readPlate(image: RgbImage, box: Box): Promise<PlateReading> {
-    return this.reading(image, box, await this.recognise(image, box, 'single'));
+    const first = this.reading(image, box, await this.recognise(image, box, 'single'));
+    if (first.valid) return first;
+    // Too few CTC steps per character: the recogniser merges a doubled character (川AA662F → 川A662F,
+    // 11978 → 1978) or drops a narrow one. Read again stretched sideways, twice the steps per character.
+    // Only when the first read fails: stretching every read cost province characters on tiny crops.
+    const second = this.reading(image, box, await this.recognise(image, box, 'single', STRETCH));
+    return second.valid ? second : first;
   }
 
   private async readTwoRows(image: RgbImage, top: Box, bottom: Box): Promise<PlateReading> {
@@ -123,9 +166,9 @@ export class PlateReader {
     return this.reading(image, box, decoded);
   }
 
-  private async recognise(image: RgbImage, box: Box, layout: 'single' | 'top' | 'bottom'): Promise<DecodedPlate> {
+  private async recognise(image: RgbImage, box: Box, layout: 'single' | 'top' | 'bottom', stretch = 1): Promise<DecodedPlate> {
     const region = { x: box[0], y: box[1], width: box[2] - box[0], height: box[3] - box[1] };
-    const width = Math.min(640, Math.max(REC_HEIGHT, Math.ceil((REC_HEIGHT * region.width) / region.height / 8) * 8));
+    const width = Math.min(640, Math.max(REC_HEIGHT, Math.ceil((stretch * REC_HEIGHT * region.width) / region.height / 8) * 8));
     const input = new Float32Array(3 * REC_HEIGHT * width);
     preprocess(image, spec(width, REC_HEIGHT, REC_NORM), input, region);
     const out = await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, REC_HEIGHT, width]) });
@@ -152,8 +195,8 @@ export class PlateReader {
   }
 
   /** PP-OCR text detection (DB): probability map → connected regions → boxes, grown as DB's unclip does. */
-  private async findText(image: RgbImage, region: Rect): Promise<Array<Box>> {
-    const scale = Math.min(1, DET_MAX_SIDE / Math.max(region.width, region.height));
+  private async findText(image: RgbImage, region: Rect, zoom = 1): Promise<Array<Box>> {
+    const scale = Math.min(zoom, DET_MAX_SIDE / Math.max(region.width, region.height));
     const W = Math.max(32, Math.round((region.width * scale) / 32) * 32);
     const H = Math.max(32, Math.round((region.height * scale) / 32) * 32);
     const input = new Float32Array(3 * W * H);
@@ -169,6 +212,13 @@ export class PlateReader {
       Math.min(region.y + region.height, region.y + y2 * sy),
     ]);
   }
+}
+
+/** Candidates the second pass looks at, at most: bounds its cost on a busy street photo. */
+const MAX_SECOND = 4;
+
+function overlaps(a: Box, b: Box): boolean {
+  return Math.min(a[2], b[2]) > Math.max(a[0], b[0]) && Math.min(a[3], b[3]) > Math.max(a[1], b[1]);
 }
 
 /** `top` is a plate's upper row over `bottom`: just above it, overlapping it sideways, no wider. */
