@@ -1,13 +1,9 @@
 // Plate-aware CTC decoding of the PP-OCR recogniser's output: only characters a plate can hold are
 // considered, the first must be a province and the second a letter, the separator dot is dropped (and
 // given back to the letter it swallowed), and each character keeps its confidence and runners-up.
-import { BODY, CITY_LETTERS, CONFUSABLE, PROVINCES, SUFFIXES } from './plate-rules.js';
+import { BODY, CITY_LETTERS, CONFUSABLE, PROVINCES, SUFFIXES, type PlateChar } from './plate-rules.js';
 
-export interface PlateChar {
-  char: string;
-  confidence: number;
-  alternatives: Array<{ char: string; confidence: number }>;
-}
+export type { PlateChar };
 
 export interface DecodedPlate {
   text: string;

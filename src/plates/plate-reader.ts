@@ -10,7 +10,7 @@ import { type RgbImage } from '../image/image.js';
 import type { Box, Rect } from '../image/geometry.js';
 import type { ModelSpec, Normalisation } from '../models/catalog.js';
 import { PlateDecoder, type DecodedPlate, type PlateChar } from './plate-decoder.js';
-import { isPlate, normalisePlate } from './plate-rules.js';
+import { correctPlate, isPlate, normalisePlate } from './plate-rules.js';
 
 export interface PlateReading {
   /** Without the separator, e.g. 贵F12345. */
@@ -35,6 +35,8 @@ const STRETCH = 2;
 /** The second detection pass: a crop this many times a candidate's width and height, enlarged up to ×ZOOM. */
 const CROP_GROW = { x: 1.2, y: 2.5 };
 const ZOOM = 3;
+/** A province read at less than this was not seen: the decoder forced whatever stood first into one. */
+const MIN_PROVINCE = 0.05;
 
 export interface PlateReaderOptions {
   /** Intra-op threads per session: one is faster here (two were 2× slower in the probe). */
@@ -156,7 +158,9 @@ export class PlateReader {
 
   private async readTwoRows(image: RgbImage, top: Box, bottom: Box): Promise<PlateReading> {
     const [a, b] = await Promise.all([this.recognise(image, top, 'top'), this.recognise(image, bottom, 'bottom')]);
-    const chars = [...a.chars, ...b.chars];
+    // The upper row must really say a province and a letter (not any text above a plate), the lower row five.
+    const rows = a.chars.length === 2 && a.chars[0]!.confidence >= MIN_PROVINCE && b.chars.length === 5;
+    const chars = rows ? [...a.chars, ...b.chars] : [];
     const decoded: DecodedPlate = {
       text: a.text + b.text,
       chars,
@@ -177,16 +181,19 @@ export class PlateReader {
   }
 
   private reading(image: RgbImage, box: Box, decoded: DecodedPlate): PlateReading {
-    const text = normalisePlate(decoded.text);
     const colour = readColour(image, [...box], 'vehicle');
     const plateColours: ColourName[] = ['blue', 'yellow', 'green', 'white', 'black'];
+    const plateColour = colour && plateColours.includes(colour.colour) ? colour.colour : null;
+    // The plate's rules (length per type, letters and digits by position) applied with each character's runners-up.
+    const chars = correctPlate(decoded.chars, plateColour);
+    const text = normalisePlate(chars.map((c) => c.char).join(''));
     return {
       text,
-      score: Math.round(decoded.score * 1000) / 1000,
+      score: chars.length ? Math.round((chars.reduce((s, c) => s + c.confidence, 0) / chars.length) * 1000) / 1000 : 0,
       box,
-      chars: decoded.chars,
-      colour: colour && plateColours.includes(colour.colour) ? colour.colour : null,
-      valid: isPlate(text),
+      chars,
+      colour: plateColour,
+      valid: isPlate(text) && chars[0]!.confidence >= MIN_PROVINCE,
     };
   }
 
