@@ -1,7 +1,8 @@
-// npm run bench [-- accuracy|two-wheelers|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
+// npm run bench [-- accuracy|two-wheelers|colour|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
 // --pipeline-cameras 2,4,8,12,16 --pipeline-sizing]: runs the benchmarks and prints their tables (markdown).
 import { parseArgs } from 'node:util';
 import { accuracyBenchmark } from './accuracy.js';
+import { colourBenchmark } from './colour.js';
 import { detectBenchmark } from './detect.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
@@ -20,11 +21,12 @@ const { values, positionals } = parseArgs({
     'search-sizes': { type: 'string', default: '1000000,10000000' },
   },
 });
-const wanted = new Set(positionals.length ? positionals : ['accuracy', 'two-wheelers', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
+const wanted = new Set(positionals.length ? positionals : ['accuracy', 'two-wheelers', 'colour', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
 const seconds = Number(values.seconds);
 const tables: string[] = [];
 if (wanted.has('accuracy')) tables.push(await accuracyBenchmark());
 if (wanted.has('two-wheelers')) tables.push(await twoWheelersBenchmark());
+if (wanted.has('colour')) tables.push(await colourBenchmark());
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));

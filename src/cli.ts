@@ -191,12 +191,15 @@ async function detect(files: string[], values: { config?: string; json?: boolean
         const colours = objectColours(image, d.box, d.label, d.parts);
         const colour = colours.colour ?? colours.upper_colour;
         const ridden = d.parts ? { bike: boxOf(d.parts.vehicle), riders: d.parts.riders.map(boxOf), rider_color: colours.upper_colour?.colour ?? null } : {};
-        return { label: d.label, score: round(d.score, 1000), box: boxOf(d.box), color: colour?.colour ?? null, ...ridden };
+        // A person's clothing, upper and lower, as the event records it.
+        const clothing = d.label === 'person' ? { upper_color: colours.upper_colour?.colour ?? null, lower_color: colours.lower_colour?.colour ?? null } : {};
+        return { label: d.label, score: round(d.score, 1000), box: boxOf(d.box), color: colour?.colour ?? null, ...clothing, ...ridden };
       });
       const lines = rounded.map((d) => {
         const n = 'riders' in d ? (d.riders?.length ?? 0) : 0;
         const riders = n ? `  ${n} rider${n === 1 ? '' : 's'}${'rider_color' in d && d.rider_color ? ` in ${d.rider_color}` : ''}` : '';
-        return `  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]${riders}`;
+        const lower = 'lower_color' in d && d.lower_color ? ` (lower ${d.lower_color})` : '';
+        return `  ${d.label.padEnd(12)} ${d.score.toFixed(2)}  ${(d.color ?? '').padEnd(7)} [${d.box.join(', ')}]${riders}${lower}`;
       });
       return { json: { detections: rounded }, text: [`${file}: ${rounded.length} detection${rounded.length === 1 ? '' : 's'}`, ...lines].join('\n') };
     });

@@ -190,7 +190,13 @@ describe('vigil detect', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual(files);
-    expect(lines[0].detections[0]).toEqual({ label: 'person', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)], color: expect.any(String) });
+    expect(lines[0].detections[0]).toEqual({
+      label: 'person', score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)],
+      color: expect.any(String), upper_color: expect.any(String), lower_color: expect.any(String),
+    });
+    // Messi's kit (by eye): blue-and-garnet striped shirt; "color" is the upper clothing, as DESIGN asks.
+    expect(lines[0].detections[0].color).toBe(lines[0].detections[0].upper_color);
+    expect(['blue', 'red', 'purple']).toContain(lines[0].detections[0].upper_color);
     expect(best(lines[0].detections, 'person', PHOTOS[0]!.truth)).toBeGreaterThan(0.7);
     expect(best(lines[1].detections, 'motorcycle', PHOTOS[3]!.truth)).toBeGreaterThan(0.7);
     // The red motorcycle (checked by eye), named red on the box the 416 model draws around all of it. The
