@@ -22,3 +22,13 @@ describe('colour on real images', () => {
     expect(objectColours(photo, [105, 75, 687, 453], 'motorcycle').colour).toMatchObject({ colour: 'red' });
   });
 });
+
+describe('a vehicle\'s colour and its label', () => {
+  it('reads the same body colour whether the detector called it car, truck or bus', () => {
+    const frame = yuv420pToRgb(decodeFrame(sharedFixture('video/intel-car-detection-720p12.5.mp4'), 16, 1280, 720));
+    const box = [528, 362, 818, 720];
+    const car = objectColours(frame, box, 'car').colour;
+    expect(car).toMatchObject({ colour: 'red' });
+    for (const label of ['truck', 'bus']) expect(objectColours(frame, box, label).colour, label).toEqual(car);
+  });
+});
