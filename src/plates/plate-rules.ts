@@ -51,10 +51,12 @@ export function normalisePlate(text: string): string {
 }
 
 /** An 8-character text shaped like a new-energy plate: D/F third or last, digits where they must be. */
-function newEnergyShape(chars: readonly string[]): boolean {
+function newEnergyShape(chars: readonly string[], lenient = false): boolean {
   if (chars.length !== 8) return false;
   const serial = chars.slice(2);
-  const digits = (s: string[]) => s.every((c) => DIGITS.includes(c));
+  // Lenient: a letter that reads as a digit (S for 5) still counts as one, before it is corrected.
+  const digit = (c: string) => DIGITS.includes(c) || (lenient && [...(CONFUSABLE[c] ?? '')].some((d) => DIGITS.includes(d)));
+  const digits = (s: string[]) => s.every(digit);
   if (NEW_ENERGY.includes(serial[0]!) && BODY.includes(serial[1]!) && digits(serial.slice(2))) return true;
   return NEW_ENERGY.includes(serial[5]!) && digits(serial.slice(0, 5));
 }
@@ -105,7 +107,7 @@ export function correctPlate(input: readonly PlateChar[], colour?: string | null
   let chars = input.map((c) => ({ ...c, alternatives: [...c.alternatives] }));
   const text = () => chars.map((c) => c.char);
   const suffixed = chars.length >= 7 && SUFFIXES.includes(chars[chars.length - 1]!.char);
-  const eightAllowed = !suffixed && newEnergyShape(text().slice(0, 8)) && !['blue', 'yellow', 'black'].includes(colour ?? '');
+  const eightAllowed = !suffixed && newEnergyShape(text().slice(0, 8), true) && !['blue', 'yellow', 'black'].includes(colour ?? '');
   const length = eightAllowed ? 8 : 7;
   while (chars.length > length) {
     // Drop the least confident character after the province (and before a suffix).

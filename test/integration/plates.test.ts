@@ -1,4 +1,5 @@
-// Plate reading on the 48 labelled real photos in ../shared/fixtures/plates (test use only; see SOURCES.md).
+// Plate reading on the labelled real photos in ../shared/fixtures/plates (the held set) and plates-dev (test use
+// only; see their SOURCES.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +11,12 @@ import { sharedFixture } from '../harness/media-paths.js';
 import { plateInFrame, renderPlate, type PlateKind } from '../harness/synthetic-plates.js';
 import type { RgbImage } from '../../src/image/image.js';
 import { writeDaemonConfig } from '../harness/daemon-config.js';
+import { measurePlateSet, type PlateSetResult } from '../../benchmarks/plates.js';
 
-// Measured when the reader was written: 45 of 48 exact. Fewer is a regression.
-const MEASURED_EXACT = 45;
+// Measured with `npm run bench -- plates` (issue 18): the held set (never tuned on) 46/48 exact, 95.5% of
+// characters; the dev set (tuned on) 160/166, 98.9%. The floors are a point under: fewer is a regression.
+const HELD = { exact: 0.948, chars: 0.945 };
+const DEV = { exact: 0.954, chars: 0.979 };
 
 let reader: PlateReader;
 beforeAll(async () => {
@@ -20,25 +24,38 @@ beforeAll(async () => {
 });
 afterAll(async () => reader.close());
 
-const labels = () =>
-  readFileSync(sharedFixture('plates/labels.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t') as [string, string]);
-
 async function read(file: string) {
   return reader.read(await readImageFile(sharedFixture(`plates/${file}`)));
 }
 
+function report(r: PlateSetResult): string {
+  return `${r.set}: ${r.exact}/${r.photos} exact, ${((100 * r.charsRight) / r.chars).toFixed(1)}% of characters; misses: ${r.misses.map((m) => `${m.file} ${m.truth} → ${m.read || 'nothing'}`).join('; ')}`;
+}
+
 describe('PlateReader on real plate photos', () => {
-  it(`reads at least ${MEASURED_EXACT} of the 48 plates exactly`, async () => {
-    const misses: string[] = [];
-    let exact = 0;
-    for (const [file, truth] of labels()) {
-      const got = (await read(file))[0]?.text ?? '';
-      if (got === truth) exact++;
-      else misses.push(`${file}: ${truth} read as ${got || 'nothing'}`);
-    }
-    console.log(`plates: ${exact}/48 exact (${((100 * exact) / 48).toFixed(1)}%); misses: ${misses.join('; ')}`);
-    expect(exact).toBeGreaterThanOrEqual(MEASURED_EXACT);
+  it(`reads the held set (never tuned on) at ≥ ${(HELD.exact * 100).toFixed(1)}% exact, ≥ ${(HELD.chars * 100).toFixed(1)}% of characters`, async () => {
+    const held = await measurePlateSet(reader, 'plates');
+    console.log(report(held));
+    expect(held.photos).toBe(48);
+    expect(held.exact / held.photos).toBeGreaterThanOrEqual(HELD.exact);
+    expect(held.charsRight / held.chars).toBeGreaterThanOrEqual(HELD.chars);
   }, 120_000);
+
+  it(`reads the dev set at ≥ ${(DEV.exact * 100).toFixed(1)}% exact, and finds every plate 90 px wide or more`, async () => {
+    const dev = await measurePlateSet(reader, 'plates-dev');
+    console.log(report(dev));
+    expect(dev.photos).toBeGreaterThanOrEqual(166);
+    expect(dev.exact / dev.photos).toBeGreaterThanOrEqual(DEV.exact);
+    expect(dev.charsRight / dev.chars).toBeGreaterThanOrEqual(DEV.chars);
+    // Photos whose main plate is 90+ px wide where nothing was read on it. dev_156 is a two-row yellow truck
+    // plate (161×92) the detector finds only in part: the one known case.
+    const width = new Map(
+      readFileSync(sharedFixture('plates-dev/boxes.tsv'), 'utf8').trim().split('\n').slice(1)
+        .map((l) => l.split('\t')).filter((f) => f[8] === '1').map((f) => [f[0]!, Math.max(Number(f[3]), Number(f[4]))] as const),
+    );
+    const missedWide = dev.misses.filter((m) => !m.read && (width.get(m.file) ?? 0) >= 90).map((m) => m.file);
+    expect(missedWide.filter((f) => f !== 'dev_156_easypr.jpg')).toEqual([]);
+  }, 300_000);
 
   it('reads the hard cases: 粤O police prefix, a consulate 领 plate, a two-row plate, tiny plate crops', async () => {
     expect((await read('fx_026_easypr.jpg'))[0]?.text).toBe('粤OT9048');
