@@ -41,6 +41,8 @@ interface TrackState {
   at: number;
   /** Whether the recorder has this sighting (the confirming one). */
   written: boolean;
+  /** The label the recorded attributes were read for. */
+  label: string;
   votes: ColourVote;
   lastReadAt: number;
 }
@@ -56,7 +58,7 @@ export class AttributeStage {
     const described = this.describe(picture, track.box, track.label, at, track.parts);
     const votes = new ColourVote();
     votes.add(described.attributes);
-    this.tracks.set(track, { picture, at, written: true, votes, lastReadAt: at });
+    this.tracks.set(track, { picture, at, written: true, label: track.label, votes, lastReadAt: at });
     return described;
   }
 
@@ -76,12 +78,15 @@ export class AttributeStage {
     }
   }
 
-  /** The track ended: its best sighting, described, its colours voted over the track's readings; nothing
-   * when the recorder already has that sighting (no later one was better, so no other reading was taken). */
+  /**
+   * The track ended: its best sighting, described, its colours voted over the track's readings; nothing when
+   * the recorder already has that sighting (no later one was better, so no other reading was taken), unless
+   * the track's label changed since (a person seen riding is a bike now: its colours are the bike's).
+   */
   ended(track: Track): Described | undefined {
     const state = this.tracks.get(track);
     this.tracks.delete(track);
-    if (!state || state.written || !track.best) return undefined;
+    if (!state || !track.best || (state.written && state.label === track.label)) return undefined;
     const best = this.describe(state.picture, track.best.box, track.label, state.at, track.best.parts);
     state.votes.add(best.attributes);
     return { ...best, attributes: state.votes.result(best.attributes) };

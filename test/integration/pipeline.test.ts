@@ -77,6 +77,8 @@ describe('the pipeline on real street video', () => {
     for (const r of rows.filter((x) => x.kind === 'object')) {
       const attributes = JSON.parse(r.attributes) as Record<string, unknown>;
       if (r.label === 'person') expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['lower_colour', 'track', 'upper_colour']);
+      // A ridden bike (a cyclist crosses the campus) has its rider's clothing and their number as well.
+      else if (attributes.riders !== undefined) expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['colour', 'riders', 'track', 'upper_colour']);
       else expect(Object.keys(attributes).sort(), `event ${r.id}`).toEqual(['colour', 'track']);
       // The track key that folds a track's object and plate events into one search card.
       expect(attributes.track, `event ${r.id}`).toMatch(/^[0-9a-z]+-\d+$/);

@@ -55,5 +55,12 @@ describe('AttributeStage', () => {
     expect(ended.picture.frame.data[0]).toBe(120);
     expect(ended.attributes.colour).toMatchObject({ colour: 'red', alternative: 'black' });
   });
-});
 
+  it('describes a track again at its end when its label changed since it was recorded', () => {
+    const stage = new AttributeStage([{ describe: (_p, _box, label) => (label === 'person' ? { upper_colour: { colour: 'red', confidence: 1 } } : { colour: { colour: 'blue', confidence: 1 } }) }]);
+    const t = { id: 2, label: 'person', box: [0, 0, 4, 4], best: { box: [0, 0, 4, 4] } } as unknown as Track;
+    expect(stage.started(t, new Picture(frame(60)), 0).attributes).toEqual({ upper_colour: { colour: 'red', confidence: 1 } });
+    (t as { label: string }).label = 'bicycle';
+    expect(stage.ended(t)!.attributes).toEqual({ colour: { colour: 'blue', confidence: 1 } });
+  });
+});
