@@ -108,7 +108,7 @@ export class PlateReader {
       const h = box[3] - box[1];
       // Single-row plates are about 3:1; text boxes of other shapes are not plates.
       if (w / h < 1.3 || w / h > 8) continue;
-      const reading = await this.readPlate(image, box);
+      const reading = await this.readPlateOrRows(image, box);
       if (reading.valid) readings.push(reading);
       else if (second.length < MAX_SECOND) second.push(box);
     }
@@ -139,7 +139,7 @@ export class PlateReader {
       const fw = found[2] - found[0];
       const fh = found[3] - found[1];
       if (fw / fh < 1.3 || fw / fh > 8) continue;
-      const reading = await this.readPlate(image, found);
+      const reading = await this.readPlateOrRows(image, found);
       if (reading.valid) readings.push(reading);
     }
     return readings;
@@ -158,16 +158,37 @@ export class PlateReader {
 
   private async readTwoRows(image: RgbImage, top: Box, bottom: Box): Promise<PlateReading> {
     const [a, b] = await Promise.all([this.recognise(image, top, 'top'), this.recognise(image, bottom, 'bottom')]);
-    // The upper row must really say a province and a letter (not any text above a plate), the lower row five.
-    const rows = a.chars.length === 2 && a.chars[0]!.confidence >= MIN_PROVINCE && b.chars.length === 5;
-    const chars = rows ? [...a.chars, ...b.chars] : [];
-    const decoded: DecodedPlate = {
-      text: a.text + b.text,
-      chars,
-      score: chars.length ? chars.reduce((s, c) => s + c.confidence, 0) / chars.length : 0,
-    };
     const box: Box = [Math.min(top[0], bottom[0]), top[1], Math.max(top[2], bottom[2]), bottom[3]];
-    return this.reading(image, box, decoded);
+    return this.reading(image, box, joinRows(a, b));
+  }
+
+  /**
+   * A plate-shaped box that did not read: if it is tall (a two-row plate, or its lower row with part of the
+   * upper one), it is split into rows. The lower row reads well wherever the split falls; the upper row (small
+   * province and letter) only in the right window, so several are read and the surest kept.
+   */
+  private async readPlateOrRows(image: RgbImage, box: Box): Promise<PlateReading> {
+    const single = await this.readPlate(image, box);
+    const w = box[2] - box[0];
+    const h = box[3] - box[1];
+    if (single.valid || w / h > TWO_ROW_ASPECT) return single;
+    const windows = twoRowWindows(box, image.width, image.height);
+    let bottom: DecodedPlate | undefined;
+    for (const b of windows.bottom) {
+      const d = await this.recognise(image, b, 'bottom');
+      if (d.chars.length === 5 && (!bottom || d.score > bottom.score)) bottom = d;
+    }
+    if (!bottom) return single;
+    let top: DecodedPlate | undefined;
+    let sure = 0;
+    for (const t of windows.top) {
+      const d = await this.recognise(image, t, 'top');
+      const s = d.chars.length === 2 ? Math.min(d.chars[0]!.confidence, d.chars[1]!.confidence) : 0;
+      if (s > sure) [top, sure] = [d, s];
+    }
+    if (!top || sure < MIN_TOP_ROW) return single;
+    const reading = this.reading(image, [box[0], Math.max(0, box[1] - TWO_ROW_UP * h), box[2], box[3]], joinRows(top, bottom));
+    return reading.valid ? reading : single;
   }
 
   private async recognise(image: RgbImage, box: Box, layout: 'single' | 'top' | 'bottom', stretch = 1): Promise<DecodedPlate> {
@@ -219,6 +240,45 @@ export class PlateReader {
       Math.min(region.y + region.height, region.y + y2 * sy),
     ]);
   }
+}
+
+/** A box narrower than this (width to height) that did not read as one row is tried as two rows. */
+const TWO_ROW_ASPECT = 2.5;
+/** The upper row's province and letter, the less sure of the two, must be read at least this surely. */
+const MIN_TOP_ROW = 0.1;
+/** How far above a tall box the upper row may stand (a fraction of its height): the box may hold only part of it. */
+const TWO_ROW_UP = 0.25;
+
+/**
+ * Where to look for the rows of a two-row plate in a tall text box, each clamped to the image: the lower row
+ * (five characters, the box's full width) below a split at 35% or 45% of its height; the upper row (province
+ * and letter, centred, ~70% of the width) in windows from a quarter of the height above the box down to 45%
+ * into it. Measured on the dev set's two-row plates: the box the detector finds may be the whole plate, or
+ * its lower row with part of the upper one.
+ */
+export function twoRowWindows(box: Box, width: number, height: number): { top: Box[]; bottom: Box[] } {
+  const [x1, y1, x2, y2] = box;
+  const w = x2 - x1;
+  const h = y2 - y1;
+  const clamp = (b: Box): Box => [Math.max(0, b[0]), Math.max(0, b[1]), Math.min(width, b[2]), Math.min(height, b[3])];
+  const bottom = [0.35, 0.45].map((s) => clamp([x1, y1 + s * h, x2, y2]));
+  const top: Box[] = [];
+  for (const a of [-TWO_ROW_UP, -0.15, 0, 0.1]) for (const b of [0.3, 0.35, 0.45]) top.push(clamp([x1 + 0.15 * w, y1 + a * h, x2 - 0.15 * w, y1 + b * h]));
+  return { top: top.filter((b) => b[3] - b[1] >= 4), bottom };
+}
+
+/**
+ * Joins the rows of a two-row plate: the upper row must really say a province and a letter (not any text
+ * above a plate), the lower row five characters; otherwise there is no plate (no characters).
+ */
+export function joinRows(top: DecodedPlate, bottom: DecodedPlate): DecodedPlate {
+  const rows = top.chars.length === 2 && top.chars[0]!.confidence >= MIN_PROVINCE && bottom.chars.length === 5;
+  const chars = rows ? [...top.chars, ...bottom.chars] : [];
+  return {
+    text: top.text + bottom.text,
+    chars,
+    score: chars.length ? chars.reduce((s, c) => s + c.confidence, 0) / chars.length : 0,
+  };
 }
 
 /** Candidates the second pass looks at, at most: bounds its cost on a busy street photo. */
