@@ -14,9 +14,23 @@ import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { measurePlateSet, type PlateSetResult } from '../../benchmarks/plates.js';
 
 // Measured with `npm run bench -- plates` (issue 18): the held set (never tuned on) 46/48 exact, 95.5% of
-// characters; the dev set (tuned on) 160/166, 98.9%. The floors are a point under: fewer is a regression.
+// characters. The floors are a point under: fewer is a regression.
 const HELD = { exact: 0.948, chars: 0.945 };
-const DEV = { exact: 0.954, chars: 0.979 };
+
+// The dev set (tuned on, 166 readable photos, most from 1920 px street photos at ~0.5 s each) is measured in
+// full by the bench; the test reads a fixed part of it to stay quick: every fourth photo in labels.tsv order,
+// plus the two-row plates (yellow, main box at most ±45° and at least 0.4 as tall as wide). Measured on that
+// subset when written: DEV_MEASURED; the floors are a point under.
+const DEV_MEASURED = '43/44 exact, 99.4% of characters';
+const DEV = { exact: 0.967, chars: 0.984 };
+const devBoxes = readFileSync(sharedFixture('plates-dev/boxes.tsv'), 'utf8').trim().split('\n').slice(1)
+  .map((l) => l.split('\t')).filter((f) => f[8] === '1');
+/** Main plates' widths (the longer side of the labelled box, which may be turned by ±90°). */
+const devWidth = new Map(devBoxes.map((f) => [f[0]!, Math.max(Number(f[3]), Number(f[4]))] as const));
+const devTwoRow = new Set(
+  devBoxes.filter((f) => f[7] === 'yellow' && Math.abs(Number(f[5])) <= 45 && Number(f[4]) / Number(f[3]) >= 0.4).map((f) => f[0]!),
+);
+const devSubset = (file: string, row: number) => row % 4 === 0 || devTwoRow.has(file);
 
 let reader: PlateReader;
 beforeAll(async () => {
@@ -41,21 +55,18 @@ describe('PlateReader on real plate photos', () => {
     expect(held.charsRight / held.chars).toBeGreaterThanOrEqual(HELD.chars);
   }, 120_000);
 
-  it(`reads the dev set at ≥ ${(DEV.exact * 100).toFixed(1)}% exact, and finds every plate 90 px wide or more`, async () => {
-    const dev = await measurePlateSet(reader, 'plates-dev');
+  it(`reads a fixed quarter of the dev set at ≥ ${(DEV.exact * 100).toFixed(1)}% exact (${DEV_MEASURED}), two-row plates included, and finds every plate 90 px wide or more`, async () => {
+    expect([...devTwoRow].sort()).toEqual(['dev_091_easypr.jpg', 'dev_156_easypr.jpg']);
+    const dev = await measurePlateSet(reader, 'plates-dev', devSubset);
     console.log(report(dev));
-    expect(dev.photos).toBeGreaterThanOrEqual(166);
+    expect(dev.photos).toBeGreaterThanOrEqual(43);
     expect(dev.exact / dev.photos).toBeGreaterThanOrEqual(DEV.exact);
     expect(dev.charsRight / dev.chars).toBeGreaterThanOrEqual(DEV.chars);
-    // Photos whose main plate is 90+ px wide where nothing was read on it. dev_156 is a two-row yellow truck
-    // plate (161×92) the detector finds only in part: the one known case.
-    const width = new Map(
-      readFileSync(sharedFixture('plates-dev/boxes.tsv'), 'utf8').trim().split('\n').slice(1)
-        .map((l) => l.split('\t')).filter((f) => f[8] === '1').map((f) => [f[0]!, Math.max(Number(f[3]), Number(f[4]))] as const),
-    );
-    const missedWide = dev.misses.filter((m) => !m.read && (width.get(m.file) ?? 0) >= 90).map((m) => m.file);
-    expect(missedWide.filter((f) => f !== 'dev_156_easypr.jpg')).toEqual([]);
-  }, 300_000);
+    // Photos whose main plate is 90+ px wide where nothing was read on it.
+    expect(dev.misses.filter((m) => !m.read && (devWidth.get(m.file) ?? 0) >= 90).map((m) => m.file)).toEqual([]);
+    // The two-row plates read exactly (upper row province + letter, lower row five, joined).
+    expect(dev.misses.filter((m) => devTwoRow.has(m.file))).toEqual([]);
+  }, 120_000);
 
   it('reads the hard cases: 粤O police prefix, a consulate 领 plate, a two-row plate, tiny plate crops', async () => {
     expect((await read('fx_026_easypr.jpg'))[0]?.text).toBe('粤OT9048');
