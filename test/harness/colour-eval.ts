@@ -11,6 +11,7 @@ import { yuv420pToRgb } from '../../src/image/yuv.js';
 import { bundledFfmpegPath, decodeVideoFrames } from '../../src/ingest/ffmpeg.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { COLOUR_NEIGHBOURS, PALETTE, type ColourName } from '../../src/vocabulary/colours.js';
+import { detectSize } from './detection-eval.js';
 import { debianMedia, sharedFixture } from './media-paths.js';
 
 export const COLOUR_PARTS = ['colour', 'upper_colour', 'lower_colour'] as const;
@@ -43,7 +44,6 @@ export interface ColourCrop {
 }
 
 export const COLOUR_SET_FILE = path.join(PROJECT_ROOT, 'benchmarks', 'accuracy', 'colour-eval.json');
-const DETECT_WIDTH = 640;
 
 function mediaPath(file: string): string {
   if (file.startsWith('fixtures/')) return sharedFixture(file.slice('fixtures/'.length));
@@ -68,11 +68,11 @@ export async function loadColourCrops(file = COLOUR_SET_FILE): Promise<ColourCro
       pictures.set(`${name}#`, { picture: await readImageFile(media), sx: 1, sy: 1 });
       continue;
     }
-    const height = 2 * Math.round((DETECT_WIDTH * source.height) / source.width / 2);
+    const size = detectSize(source.width, source.height);
     const frames = [...new Set(crops.map((c) => c.frame ?? 0))];
-    const decoded = decodeVideoFrames(bundledFfmpegPath(), media, frames, DETECT_WIDTH, height);
+    const decoded = decodeVideoFrames(bundledFfmpegPath(), media, frames, size.width, size.height);
     for (const f of frames) {
-      pictures.set(`${name}#${crops.some((c) => c.frame !== undefined) ? f : ''}`, { picture: yuv420pToRgb(decoded.get(f)!), sx: DETECT_WIDTH / source.width, sy: height / source.height });
+      pictures.set(`${name}#${crops.some((c) => c.frame !== undefined) ? f : ''}`, { picture: yuv420pToRgb(decoded.get(f)!), sx: size.width / source.width, sy: size.height / source.height });
     }
   }
   return scored.map((c, i) => {

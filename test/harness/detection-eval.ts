@@ -32,8 +32,11 @@ export interface EvalImage {
 }
 
 export const EVAL_SET_FILE = path.join(PROJECT_ROOT, 'benchmarks', 'accuracy', 'detection-eval.json');
-/** The daemon's default detect width; the height keeps the camera's aspect. */
-const DETECT_WIDTH = 640;
+/** The daemon's default detect size for a source of this size: 640 wide, the height keeping the camera's
+ * aspect (even, as yuv420p needs). Shared by the evaluation sets' loaders. */
+export function detectSize(width: number, height: number): { width: number; height: number } {
+  return { width: 640, height: 2 * Math.round((640 * height) / width / 2) };
+}
 
 /** Decodes every labelled frame once: video frames to yuv420p at the detect size, photos as RGB. */
 export async function loadEvalImages(file = EVAL_SET_FILE): Promise<EvalImage[]> {
@@ -50,12 +53,12 @@ export async function loadEvalImages(file = EVAL_SET_FILE): Promise<EvalImage[]>
       for (const f of frames) out.push({ name: `${name}`, image, truth: truthOf(f.boxes, 1, 1) });
       continue;
     }
-    const height = 2 * Math.round((DETECT_WIDTH * source.height) / source.width / 2);
-    const sx = DETECT_WIDTH / source.width;
-    const sy = height / source.height;
+    const size = detectSize(source.width, source.height);
+    const sx = size.width / source.width;
+    const sy = size.height / source.height;
     // One decode per video: exactly the pixels the labeller saw, scaled with ffmpeg's default (bicubic), the
     // scaler the published figures were measured with (ingest's bilinear would move them by up to 1.4 points).
-    const decoded = decodeVideoFrames(bundledFfmpegPath(), media, frames.map((f) => f.frame!), DETECT_WIDTH, height, 'bicubic');
+    const decoded = decodeVideoFrames(bundledFfmpegPath(), media, frames.map((f) => f.frame!), size.width, size.height, 'bicubic');
     for (const f of frames) {
       out.push({ name: `${name}#${f.frame}`, image: decoded.get(f.frame!)!, truth: truthOf(f.boxes, sx, sy) });
     }

@@ -8,6 +8,7 @@ import { intersectionArea, iou, type Box } from '../../src/image/geometry.js';
 import type { YuvImage } from '../../src/image/image.js';
 import { bundledFfmpegPath, decodeVideoFrames } from '../../src/ingest/ffmpeg.js';
 import { isTwoWheeler, isVehicle } from '../../src/vocabulary/labels.js';
+import { detectSize } from './detection-eval.js';
 import { stillsClip } from './media.js';
 import { sharedFixture } from './media-paths.js';
 
@@ -18,9 +19,9 @@ export interface StreetFrame {
   truth: Array<{ label: string; box: Box }>;
 }
 
-/** The daemon's default detect size for these 1280x720 frames. */
-export const STREET_SIZE = { width: 640, height: 360 };
 const LABELLED_SIZE = { width: 1280, height: 720 };
+/** The daemon's default detect size for these 1280x720 frames. */
+export const STREET_SIZE = detectSize(LABELLED_SIZE.width, LABELLED_SIZE.height);
 
 /** Decodes every frame once (one ffmpeg, yuv420p at the detect size, ingest's bilinear scaler). */
 export function loadStreetFrames(): StreetFrame[] {
