@@ -116,9 +116,8 @@ export class PlateReader {
     // pass saw too small (the image shrunk to 960 px) or cut short. Detect again in a crop around it, enlarged,
     // and read what that finds. Costs nothing when every candidate read, nor in one vehicle's box (the
     // pipeline's reads) once its plate has read: the rest is signs and stickers, and the pass costs a text
-    // detection each (+47% on the held set's median photo).
-    if (region && readings.length > 0) return readings.sort((a, b) => b.score - a.score);
-    for (const box of second) {
+    // detection each (133 → 188 ms on the held set's median photo).
+    for (const box of region && readings.length > 0 ? [] : second) {
       if (readings.some((r) => overlaps(r.box, box))) continue;
       for (const reading of await this.readCrop(image, box)) {
         if (!readings.some((r) => overlaps(r.box, reading.box))) readings.push(reading);
