@@ -259,7 +259,7 @@ async function search(query: string, values: { config?: string; db?: string; jso
   const store = new EventStore(dbFile);
   try {
     const audit = new AuditLog(path.dirname(dbFile), config ? auditRetention(config) : undefined);
-    const answer = new SearchService(store, audit, () => site).search({ who: os.userInfo().username, via: 'cli' }, { text: query }, { limit });
+    const answer = await new SearchService(store, audit, () => site).search({ who: os.userInfo().username, via: 'cli' }, { text: query }, { limit });
     const { filter } = answer;
     if (values.json) console.log(JSON.stringify(searchAnswerJson(answer)));
     else {

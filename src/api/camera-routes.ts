@@ -47,13 +47,15 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     const now = new Date();
     const zone = deps.timeZone();
     const midnight = localInstant(localDate(now, zone), 0, zone);
-    const today = deps.store.countByCamera(midnight.getTime());
+    const today = await deps.store.countByCamera(midnight.getTime());
+    const statuses = deps.cameras();
+    const lastObjects = await Promise.all(statuses.map((c) => deps.store.lastObjectAt(c.name)));
     return {
       now: now.toISOString(),
       time_zone: deps.timeZone(),
       live: deps.live,
-      cameras: deps.cameras().map((c) => {
-        const lastObject = deps.store.lastObjectAt(c.name);
+      cameras: statuses.map((c, i) => {
+        const lastObject = lastObjects[i];
         return {
           name: c.name,
           location: c.location,

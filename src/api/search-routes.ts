@@ -55,9 +55,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   };
   const asker = (request: FastifyRequest) => ({ who: auth.nameOf(request), via: 'api' as const, from: request.ip });
   // A cursor the store did not give is the caller's mistake, not the store's.
-  const paged = <T>(work: () => T): T => {
+  const paged = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      return work();
+      return await work();
     } catch (err) {
       if (err instanceof InvalidCursorError) throw badRequest(err.message);
       throw err;
@@ -67,7 +67,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     const q = request.query as Record<string, string | undefined>;
     const text = typeof q.q === 'string' ? q.q : '';
     if (text.length > 500) throw badRequest('q is longer than 500 characters');
-    return searchAnswerJson(paged(() => deps.search.search(asker(request), { text }, { limit: limitOf(q), cursor: q.cursor })));
+    return searchAnswerJson(await paged(() => deps.search.search(asker(request), { text }, { limit: limitOf(q), cursor: q.cursor })));
   });
 
   // The same search with a filter the page edited (chips removed, quick filters added) instead of words.
@@ -78,7 +78,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       throw badRequest(`${['body', ...issue.path].join('.')}: ${issue.message}`);
     }
     const { filter, query, limit, cursor } = parsed.data;
-    return searchAnswerJson(paged(() => deps.search.search(asker(request), { text: query ?? '', filter }, { limit: limit ?? DEFAULT_LIMIT, cursor })));
+    return searchAnswerJson(await paged(() => deps.search.search(asker(request), { text: query ?? '', filter }, { limit: limit ?? DEFAULT_LIMIT, cursor })));
   });
 
   app.get('/api/events', async (request) => {
@@ -106,24 +106,24 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
     };
     // A listing by field is newest first, whatever the time range, every event on its own.
     const description = `events ${new URLSearchParams(q as Record<string, string>).toString()}`;
-    const found = paged(() => deps.search.list(asker(request), filter, { limit: limitOf(q), cursor: q.cursor }, description));
+    const found = await paged(() => deps.search.list(asker(request), filter, { limit: limitOf(q), cursor: q.cursor }, description));
     return { events: found.events.map(eventJson), ...(found.next ? { next: found.next } : {}) };
   });
 
-  const eventOf = (request: FastifyRequest) => {
+  const eventOf = async (request: FastifyRequest) => {
     const id = Number((request.params as { id: string }).id);
     if (!Number.isInteger(id) || id < 1) throw badRequest('event id must be a positive whole number');
-    const event = deps.store.get(id);
+    const event = await deps.store.get(id);
     if (!event) throw notFound(`no event ${id}`);
     return event;
   };
 
-  app.get('/api/events/:id', async (request) => eventJson(eventOf(request)));
+  app.get('/api/events/:id', async (request) => eventJson(await eventOf(request)));
 
   // Served only as captured: the file is re-hashed and a picture changed since (or swapped for a link to
   // another file) is refused with 409 and audited, as the evidence export does.
   const sendSnapshot = (which: 'frame' | 'crop') => async (request: FastifyRequest, reply: FastifyReply) => {
-    const event = eventOf(request);
+    const event = await eventOf(request);
     const ref = event[which];
     const who = auth.nameOf(request);
     if (!ref) throw notFound(`event ${event.id} has no ${which} snapshot`);
@@ -146,7 +146,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   // Evidence export: a zip an officer hands to an investigator. Refused (409) when a snapshot no longer
   // matches its capture hash; every export, and its own hash, goes to the audit log.
   app.get('/api/events/:id/evidence.zip', async (request, reply) => {
-    const event = eventOf(request);
+    const event = await eventOf(request);
     const who = auth.nameOf(request);
     // An ongoing event's snapshots are still replaced by better ones: what was exported would not be what
     // the store finally holds.

@@ -73,9 +73,9 @@ export class SearchService {
   }
 
   /** The officer's search, in words or as a filter the page edited. */
-  search(asker: Asker, request: { text: string; filter?: SearchFilter }, page: SearchPageOptions): SearchAnswer {
+  async search(asker: Asker, request: { text: string; filter?: SearchFilter }, page: SearchPageOptions): Promise<SearchAnswer> {
     const filter = request.filter ?? this.parse(request.text);
-    const found = this.store.searchEvents(filter, { ...page, order: 'closest' });
+    const found = await this.store.searchEvents(filter, { ...page, order: 'closest' });
     const around = filter.time?.around ? Date.parse(filter.time.around) : undefined;
     // Exact matches first within the page, near matches (a plate one character off, a truck for a car, grey for
     // white, a rider's clothing) below.
@@ -83,18 +83,18 @@ export class SearchService {
     const answer: SearchAnswer = { query: request.text, filter, hits, ...(found.next ? { next: found.next } : {}) };
     // Only a first page that found nothing asks what is close: a few index lookups.
     if (hits.length === 0 && !page.cursor) {
-      answer.suggestions = relaxations(filter)
-        .map((r) => ({ change: r.change, filter: r.filter, count: this.store.searchEvents(r.filter, { limit: SUGGESTION_COUNT_LIMIT, order: 'newest' }).events.length }))
-        .filter((r) => r.count > 0)
-        .slice(0, SUGGESTIONS);
+      const counted = await Promise.all(
+        relaxations(filter).map(async (r) => ({ change: r.change, filter: r.filter, count: (await this.store.searchEvents(r.filter, { limit: SUGGESTION_COUNT_LIMIT, order: 'newest' })).events.length })),
+      );
+      answer.suggestions = counted.filter((r) => r.count > 0).slice(0, SUGGESTIONS);
     }
     this.audit.write({ ...asker, query: request.text, ...(request.filter ? { filter: request.filter } : {}), results: hits.length });
     return answer;
   }
 
   /** Events by field, newest first, each on its own (a listing, not an officer's search). */
-  list(asker: Asker, filter: SearchFilter, page: SearchPageOptions, description: string): SearchPage<StoredEvent> {
-    const found = this.store.searchEvents(filter, { ...page, order: 'newest' });
+  async list(asker: Asker, filter: SearchFilter, page: SearchPageOptions, description: string): Promise<SearchPage<StoredEvent>> {
+    const found = await this.store.searchEvents(filter, { ...page, order: 'newest' });
     this.audit.write({ ...asker, query: description, results: found.events.length });
     return found;
   }

@@ -122,24 +122,24 @@ describe('search on two-wheelers and their riders', () => {
   });
   afterAll(() => riders.close());
 
-  const answer = (q: string) => searchAnswerJson(service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }))
+  const answer = async (q: string) => searchAnswerJson(await service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }))
     .events.map((e) => [keys.get(e.id), e.near_match]);
 
-  it('finds the bike\'s own colour first, its rider\'s clothing after it as a near match, and no person', () => {
+  it('finds the bike\'s own colour first, its rider\'s clothing after it as a near match, and no person', async () => {
     for (const q of ['red motorbike', '红色摩托车', 'red scooter', '红色电动车']) {
-      expect(answer(q), q).toEqual([['redBike', []], ['blueBikeRedRider', ['rider-colour']]]);
+      expect((await answer(q)), q).toEqual([['redBike', []], ['blueBikeRedRider', ['rider-colour']]]);
     }
     // Unchanged for people: a person in red is an exact match.
-    expect(answer('person in red')).toEqual([['personInRed', []]]);
-    expect(answer('blue motorbike')).toEqual([['blueBikeRedRider', []], ['redBike', ['rider-colour']]]);
+    expect((await answer('person in red'))).toEqual([['personInRed', []]]);
+    expect((await answer('blue motorbike'))).toEqual([['blueBikeRedRider', []], ['redBike', ['rider-colour']]]);
     // Dark blue reads black: the blue bike is a colour near match, the red bike's blue-clad rider both.
-    expect(answer('black motorbike')).toEqual([['blueBikeRedRider', ['colour']], ['redBike', ['colour', 'rider-colour']]]);
+    expect((await answer('black motorbike'))).toEqual([['blueBikeRedRider', ['colour']], ['redBike', ['colour', 'rider-colour']]]);
   });
 
-  it('finds the motorcycles by any of their names', () => {
+  it('finds the motorcycles by any of their names', async () => {
     for (const q of ['motorbike', 'scooter', 'e-bike', '摩托车', '电动车', '电瓶车']) {
-      expect(answer(q).map(([key]) => key).sort(), q).toEqual(['blueBikeRedRider', 'redBike']);
-      expect(answer(q).every(([, near]) => (near as string[]).length === 0), q).toBe(true);
+      expect((await answer(q)).map(([key]) => key).sort(), q).toEqual(['blueBikeRedRider', 'redBike']);
+      expect((await answer(q)).every(([, near]) => (near as string[]).length === 0), q).toBe(true);
     }
   });
 });
@@ -171,57 +171,57 @@ describe('search forgives label and colour confusions', () => {
   });
   afterAll(() => near.close());
 
-  const search = (q: string) => searchAnswerJson(service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }));
-  const answer = (q: string) => search(q).events.map((e) => [keys.get(e.id), e.near_match]);
+  const search = async (q: string) => searchAnswerJson(await service.search({ who: 'test', via: 'cli' }, { text: q }, { limit: 20 }));
+  const answer = async (q: string) => (await search(q)).events.map((e) => [keys.get(e.id), e.near_match]);
 
-  it('finds a white car first, then the grey car and the white truck as near matches', () => {
+  it('finds a white car first, then the grey car and the white truck as near matches', async () => {
     for (const q of ['white car', '白色轿车', '白色汽车', 'white sedan']) {
-      expect(answer(q), q).toEqual([['whiteCar', []], ['greyCar', ['colour']], ['whiteTruck', ['label']]]);
+      expect((await answer(q)), q).toEqual([['whiteCar', []], ['greyCar', ['colour']], ['whiteTruck', ['label']]]);
     }
     // Silver is grey: the grey car exactly, white below it.
     // Off in one way before off in two: the white car before the white truck, though less likely.
     for (const q of ['silver car', 'grey car', '银色轿车', '灰色小车']) {
-      expect(answer(q), q).toEqual([['greyCar', []], ['whiteCar', ['colour']], ['whiteTruck', ['label', 'colour']]]);
+      expect((await answer(q)), q).toEqual([['greyCar', []], ['whiteCar', ['colour']], ['whiteTruck', ['label', 'colour']]]);
     }
-    expect(answer('white truck')).toEqual([['whiteTruck', []], ['whiteCar', ['label']], ['greyCar', ['label', 'colour']]]);
+    expect((await answer('white truck'))).toEqual([['whiteTruck', []], ['whiteCar', ['label']], ['greyCar', ['label', 'colour']]]);
   });
 
-  it('finds black and dark blue as neighbours, both ways', () => {
-    for (const q of ['black car', '黑色轿车']) expect(answer(q), q).toEqual([['blackCar', []], ['blueCar', ['colour']]]);
-    for (const q of ['blue car', '蓝色轿车']) expect(answer(q), q).toEqual([['blueCar', []], ['blackCar', ['colour']]]);
+  it('finds black and dark blue as neighbours, both ways', async () => {
+    for (const q of ['black car', '黑色轿车']) expect((await answer(q)), q).toEqual([['blackCar', []], ['blueCar', ['colour']]]);
+    for (const q of ['blue car', '蓝色轿车']) expect((await answer(q)), q).toEqual([['blueCar', []], ['blackCar', ['colour']]]);
     // Grey and black are not neighbours; red has none.
-    expect(answer('grey car').map(([key]) => key)).not.toContain('blackCar');
-    expect(answer('red car')).toEqual([]);
+    expect((await answer('grey car')).map(([key]) => key)).not.toContain('blackCar');
+    expect((await answer('red car'))).toEqual([]);
   });
 
-  it('finds trucks for a car and cars for a truck, below the exact label; every vehicle for 车', () => {
+  it('finds trucks for a car and cars for a truck, below the exact label; every vehicle for 车', async () => {
     const cars = [['greyCar', []], ['blueCar', []], ['blackCar', []], ['whiteCar', []], ['whiteTruck', ['label']], ['plateTruck', ['label']]];
-    for (const q of ['car', 'cars', '轿车', '汽车', '小车', 'suv', 'taxi']) expect(answer(q), q).toEqual(cars);
+    for (const q of ['car', 'cars', '轿车', '汽车', '小车', 'suv', 'taxi']) expect((await answer(q)), q).toEqual(cars);
     const trucks = [['whiteTruck', []], ['plateTruck', []], ['greyCar', ['label']], ['blueCar', ['label']], ['blackCar', ['label']], ['whiteCar', ['label']]];
-    for (const q of ['truck', 'van', 'pickup', '货车', '面包车', '皮卡']) expect(answer(q), q).toEqual(trucks);
-    expect(answer('车').every(([, reasons]) => (reasons as string[]).length === 0)).toBe(true);
-    expect(answer('车')).toHaveLength(6);
+    for (const q of ['truck', 'van', 'pickup', '货车', '面包车', '皮卡']) expect((await answer(q)), q).toEqual(trucks);
+    expect((await answer('车')).every(([, reasons]) => (reasons as string[]).length === 0)).toBe(true);
+    expect((await answer('车'))).toHaveLength(6);
     // People are unchanged; their clothing has the colour neighbours too.
-    expect(answer('person')).toEqual([['personInWhite', []]]);
-    expect(answer('person in white')).toEqual([['personInWhite', []]]);
-    expect(answer('person in grey')).toEqual([['personInWhite', ['colour']]]);
-    expect(answer('bus')).toEqual([]);
+    expect((await answer('person'))).toEqual([['personInWhite', []]]);
+    expect((await answer('person in white'))).toEqual([['personInWhite', []]]);
+    expect((await answer('person in grey'))).toEqual([['personInWhite', ['colour']]]);
+    expect((await answer('bus'))).toEqual([]);
   });
 
-  it('still marks a plate one character off, with the label near too', () => {
-    expect(answer('贵F12345')).toEqual([['plateTruck', ['plate']]]);
-    expect(answer('car 贵F12345')).toEqual([['plateTruck', ['plate', 'label']]]);
-    expect(answer('truck 贵F1234S')).toEqual([['plateTruck', []]]);
+  it('still marks a plate one character off, with the label near too', async () => {
+    expect((await answer('贵F12345'))).toEqual([['plateTruck', ['plate']]]);
+    expect((await answer('car 贵F12345'))).toEqual([['plateTruck', ['plate', 'label']]]);
+    expect((await answer('truck 贵F1234S'))).toEqual([['plateTruck', []]]);
   });
 
-  it('does not suggest what the near matches already find', () => {
-    const none = search('yellow car');
+  it('does not suggest what the near matches already find', async () => {
+    const none = await search('yellow car');
     expect(none.events).toEqual([]);
     expect(none.suggestions!.map((s) => s.filter.labels.join('/'))).not.toContain('truck');
     expect(none.suggestions).toContainEqual(expect.objectContaining({ change: 'any-colour', count: 6, filter: expect.objectContaining({ labels: ['car'], colours: [] }) }));
   });
 
-  it('answers with the label and colour indexes, never a scan of all events', () => {
+  it('answers with the label and colour indexes, never a scan of all events', async () => {
     for (const q of ['white car', 'car', 'truck', 'black car at school 9am', 'silver truck']) {
       const steps = near.explainSearch(parseQuery(q, ctx), { limit: 20 });
       expect(steps.filter((d) => /^SCAN e\b/.test(d)), `${q}: ${steps.join(' | ')}`).toEqual([]);
