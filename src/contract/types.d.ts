@@ -38,7 +38,7 @@ export interface SearchPage<T> {
 
 export interface ColourReadingJson { colour: ColourName; confidence: number; alternative?: ColourName }
 export interface PlateChar { char: string; confidence: number; alternatives: Array<{ char: string; confidence: number }> }
-export interface SnapshotInfo { path: string; sha256: string }
+export interface SnapshotInfo { path: string; sha256: string; bytes?: number }
 
 /** An event as the API and the bus carry it. */
 export interface EventJson {
@@ -66,6 +66,53 @@ export interface EventJson {
   path: Array<[number, number, number]> | null;
   frame_size: [number, number] | null;
   snapshots: { frame: SnapshotInfo | null; crop: SnapshotInfo | null };
+  /** When this version of the event was written on the box (ISO): replication lag is measured from it. */
+  updated?: string;
+  /**
+   * At a station hub: the box the event comes from, and its id there (`id` is then the hub's own). Not `box`:
+   * that has been the object's bounding box since the first release, and bus consumers read it.
+   */
+  box_name?: string;
+  box_id?: number;
+}
+
+/** An event retention deleted on the box: `/api/changes` carries it so a hub deletes its copy too. */
+export interface TombstoneJson {
+  seq: number;
+  /** The deleted event's id on the box. */
+  id: number;
+  deleted: true;
+  deleted_at: string;
+}
+
+export type ChangeJson = EventJson | TombstoneJson;
+
+/** GET /api/changes?after=SEQ&limit=N: committed changes in sequence order. */
+export interface ChangesJson {
+  /** Names this box's event store; a different one after `after` means the store was replaced. */
+  store_id: string;
+  changes: ChangeJson[];
+  /** The newest committed sequence number on the box. */
+  last_seq: number;
+  /**
+   * Changes at or below this sequence number may no longer be served (deleted events' tombstones are kept
+   * for a while, then pruned): a reader whose `after` is below it has a gap it cannot fill.
+   */
+  horizon_seq: number;
+}
+
+/** GET /api/box: what a hub needs to know of a box besides its events (scope replicate). */
+export interface BoxStatusJson {
+  version: string;
+  store_id: string;
+  last_seq: number;
+  time_zone: string;
+  live: boolean;
+  labels: readonly string[];
+  /** The places officers name at this box (cameras, locations, zones, with aliases), as its search parser knows them. */
+  places: Array<{ kind: PlaceKind; name: string; camera?: string; terms: string[] }>;
+  place_names: Record<string, { en?: string; zh?: string }>;
+  cameras: CameraRowJson[];
 }
 
 /** An event as a search answers it: one card per sighting. */
@@ -90,7 +137,9 @@ export interface BoxInfoJson {
   live: boolean;
   labels: readonly string[];
   colours: readonly string[];
-  cameras: Array<{ name: string; location: string }>;
+  cameras: Array<{ name: string; location: string; box?: string }>;
+  /** At a station hub: its boxes (the page shows a box column and searches all of them). */
+  boxes?: string[];
   /** Display names of places (locations and zones) per page language, where the config gives them. */
   place_names: Record<string, { en?: string; zh?: string }>;
 }
@@ -110,6 +159,10 @@ export interface CameraRowJson {
   last_object_at: string | null;
   /** Set while the camera is up but has seen no person or vehicle for a long time: since when. */
   quiet_since: string | null;
+  /** At a station hub: the box the camera is on, whether the hub reaches it, and how far its events lag. */
+  box?: string;
+  box_up?: boolean;
+  box_lag_s?: number | null;
 }
 
 /** GET /api/cameras. */

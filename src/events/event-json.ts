@@ -19,8 +19,10 @@ export function eventJson(e: StoredEvent): EventJson {
     path: e.path,
     frame_size: e.frameSize,
     snapshots: {
-      frame: e.frame ? { path: e.frame.path, sha256: e.frame.sha256 } : null,
-      crop: e.crop ? { path: e.crop.path, sha256: e.crop.sha256 } : null,
+      frame: e.frame ? { path: e.frame.path, sha256: e.frame.sha256, bytes: e.frame.bytes } : null,
+      crop: e.crop ? { path: e.crop.path, sha256: e.crop.sha256, bytes: e.crop.bytes } : null,
     },
+    updated: new Date(e.updated).toISOString(),
+    ...(e.boxName !== undefined ? { box_name: e.boxName, box_id: e.boxId } : {}),
   };
 }

@@ -40,6 +40,9 @@ export interface StoredEvent extends Required<Omit<EventFields, 'frame' | 'crop'
   crop: SnapshotRef | null;
   frameSize: [number, number] | null;
   updated: number;
+  /** At a station hub: the box the event comes from and its id there (`id` is the hub's). */
+  boxName?: string;
+  boxId?: number;
 }
 
 interface Row {
