@@ -7,6 +7,7 @@ import { memoryAllocator } from './allocator.js';
 import { ApiAuth } from './api/auth.js';
 import { allowedHosts } from './api/request-guard.js';
 import { buildApi } from './api/server.js';
+import { cameraRows } from './api/camera-routes.js';
 import { EventBus } from './bus/event-bus.js';
 import { LiveView } from './live/live-view.js';
 import { Detector } from './detect/detector.js';
@@ -129,6 +130,20 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     labels: config.detector.classes,
     timeZone: () => site.timeZone,
     site: () => site,
+    replication: {
+      store,
+      snapshots,
+      audit,
+      status: async () => ({
+        version: VERSION,
+        time_zone: site.timeZone,
+        live: true,
+        labels: current.detector.classes,
+        places: site.places,
+        place_names: site.placeNames,
+        cameras: await cameraRows({ cameras, store, timeZone: () => site.timeZone, quietAfterMinutes: () => site.quietCameraMinutes }),
+      }),
+    },
   };
   let hosts = allowedHosts(config.api.host, config.api.allowed_hosts);
   const api: FastifyInstance = await buildApi({

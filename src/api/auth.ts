@@ -11,6 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SessionJson } from '../contract/types.js';
+import type { TokenScope } from '../contract/scopes.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { SessionDenyList } from './session-deny-list.js';
 
@@ -21,15 +22,25 @@ import { SessionDenyList } from './session-deny-list.js';
  */
 export type RouteAccess = 'token' | 'public' | 'monitoring';
 
+export type { TokenScope };
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** The scopes a token needs for this route, any one of them (default read); admin passes everywhere. */
+    scopes?: TokenScope[];
   }
 }
 
 export interface ApiToken {
   name: string;
   token: string;
+  scopes?: TokenScope[];
+}
+
+/** A token's scopes, the default filled in. */
+export function scopesOf(token: ApiToken): TokenScope[] {
+  return token.scopes?.length ? token.scopes : ['read'];
 }
 
 /** What a request proved itself with; kept so that a live socket can be closed when it stops being valid. */
@@ -37,9 +48,10 @@ interface Credential {
   kind: 'bearer' | 'cookie';
   value: string;
   name: string;
+  scopes: TokenScope[];
 }
 
-type SessionCheck = { ok: true; name: string; expires: number; mac: string } | { ok: false; why: 'expired' | 'invalid' | 'revoked' };
+type SessionCheck = { ok: true; name: string; expires: number; mac: string; scopes: TokenScope[] } | { ok: false; why: 'expired' | 'invalid' | 'revoked' };
 
 export const SESSION_COOKIE = 'vigil_session';
 /** A station shift; the officer signs in again after it. */
@@ -126,6 +138,14 @@ export class ApiAuth {
       if (access === 'monitoring') return;
       const refused = this.authenticate(request, reply, access);
       if (refused) return refused;
+      if (access === 'token' && !this.open) {
+        const needed = request.routeOptions.config.scopes ?? ['read'];
+        const held = this.credentials.get(request)?.scopes ?? [];
+        if (!held.includes('admin') && !needed.some((s) => held.includes(s))) {
+          this.audit.write({ who: this.nameOf(request), via: 'api', action: 'scope refused', query: `${request.method} ${request.routeOptions.url}`, results: 0, from: request.ip });
+          return reply.code(403).send({ error: `the token "${this.nameOf(request)}" has scopes ${held.join(', ')}; ${request.method} ${request.routeOptions.url} needs ${needed.join(' or ')}` });
+        }
+      }
       // A cookie rides along on requests other sites make; refuse changes that come from another origin.
       if (request.method !== 'GET' && request.method !== 'HEAD' && !isSameOrigin(request)) {
         return reply.code(403).send({ error: 'cross-origin request refused' });
@@ -185,14 +205,14 @@ export class ApiAuth {
     if (bearer !== undefined) {
       const match = this.match(bearer);
       if (match) {
-        this.credentials.set(request, { kind: 'bearer', value: bearer, name: match.name });
+        this.credentials.set(request, { kind: 'bearer', value: bearer, name: match.name, scopes: scopesOf(match) });
         return undefined;
       }
       return this.refuse(request, reply, access, 'bearer token refused', 'that bearer token is not valid');
     }
     const session = this.verifySession(cookie!);
     if (session.ok) {
-      this.credentials.set(request, { kind: 'cookie', value: cookie!, name: session.name });
+      this.credentials.set(request, { kind: 'cookie', value: cookie!, name: session.name, scopes: session.scopes });
       return undefined;
     }
     // The browser should stop sending a cookie that will never work again.
@@ -237,9 +257,14 @@ export class ApiAuth {
 
   private stillValid(credential: Credential | undefined): boolean {
     if (!credential) return this.open;
-    if (credential.kind === 'bearer') return this.match(credential.value)?.name === credential.name;
+    // A reload that narrows a token's scopes ends what it opened under the wider ones.
+    const same = (scopes: TokenScope[]) => scopes.length === credential.scopes.length && scopes.every((s) => credential.scopes.includes(s));
+    if (credential.kind === 'bearer') {
+      const match = this.match(credential.value);
+      return match?.name === credential.name && same(scopesOf(match));
+    }
     const session = this.verifySession(credential.value);
-    return session.ok && session.name === credential.name;
+    return session.ok && session.name === credential.name && same(session.scopes);
   }
 
   private match(given: string): ApiToken | undefined {
@@ -263,7 +288,7 @@ export class ApiAuth {
     if (want.length !== got.length || !timingSafeEqual(want, got)) return { ok: false, why: 'invalid' };
     if (expires < Date.now()) return { ok: false, why: 'expired' };
     if (this.denied.has(mac)) return { ok: false, why: 'revoked' };
-    return { ok: true, name, expires, mac };
+    return { ok: true, name, expires, mac, scopes: scopesOf(token) };
   }
 
   private cookie(request: FastifyRequest, value: string, maxAgeS: number): string {

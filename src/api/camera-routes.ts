@@ -3,7 +3,7 @@
 // carry passwords.
 import type { FastifyInstance } from 'fastify';
 import { PALETTE } from '../vocabulary/colours.js';
-import type { BoxInfoJson, CamerasJson } from '../contract/types.js';
+import type { BoxInfoJson, CameraRowJson, CamerasJson } from '../contract/types.js';
 import type { EventQueries } from '../events/event-queries.js';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import { localDate, localInstant } from '../time/local-time.js';
@@ -43,34 +43,36 @@ export function registerCameraRoutes(app: FastifyInstance, deps: CameraApiDeps):
     place_names: deps.placeNames(),
   }));
 
-  app.get('/api/cameras', async (): Promise<CamerasJson> => {
-    const now = new Date();
-    const zone = deps.timeZone();
-    const midnight = localInstant(localDate(now, zone), 0, zone);
-    const today = await deps.store.countByCamera(midnight.getTime());
-    const statuses = deps.cameras();
-    const lastObjects = await Promise.all(statuses.map((c) => deps.store.lastObjectAt(c.name)));
+  app.get('/api/cameras', async (): Promise<CamerasJson> => ({
+    now: new Date().toISOString(),
+    time_zone: deps.timeZone(),
+    live: deps.live,
+    cameras: await cameraRows(deps),
+  }));
+}
+
+/** Each camera's health and today's events, as the Cameras screen shows them (and a hub collects). */
+export async function cameraRows(deps: Pick<CameraApiDeps, 'cameras' | 'store' | 'timeZone' | 'quietAfterMinutes'>, now = new Date()): Promise<CameraRowJson[]> {
+  const zone = deps.timeZone();
+  const midnight = localInstant(localDate(now, zone), 0, zone);
+  const today = await deps.store.countByCamera(midnight.getTime());
+  const statuses = deps.cameras();
+  const lastObjects = await Promise.all(statuses.map((c) => deps.store.lastObjectAt(c.name)));
+  return statuses.map((c, i) => {
+    const lastObject = lastObjects[i];
     return {
-      now: now.toISOString(),
-      time_zone: deps.timeZone(),
-      live: deps.live,
-      cameras: statuses.map((c, i) => {
-        const lastObject = lastObjects[i];
-        return {
-          name: c.name,
-          location: c.location,
-          state: c.state,
-          fps: Math.round(c.fps * 10) / 10,
-          last_frame_age_s: c.lastFrameAgeS === null ? null : Math.round(c.lastFrameAgeS * 10) / 10,
-          restarts: c.restarts,
-          last_error: c.lastError,
-          events_today: today.get(c.name) ?? 0,
-          last_object_at: lastObject === undefined ? null : new Date(lastObject).toISOString(),
-          // Up and streaming, yet no person or vehicle for a long time: the officer should know before trusting
-          // an empty search (a view from straight above, a lens fogged up, a threshold too strict).
-          quiet_since: quietSince(c, lastObject, now.getTime(), deps.quietAfterMinutes()),
-        };
-      }),
+      name: c.name,
+      location: c.location,
+      state: c.state,
+      fps: Math.round(c.fps * 10) / 10,
+      last_frame_age_s: c.lastFrameAgeS === null ? null : Math.round(c.lastFrameAgeS * 10) / 10,
+      restarts: c.restarts,
+      last_error: c.lastError,
+      events_today: today.get(c.name) ?? 0,
+      last_object_at: lastObject === undefined ? null : new Date(lastObject).toISOString(),
+      // Up and streaming, yet no person or vehicle for a long time: the officer should know before trusting
+      // an empty search (a view from straight above, a lens fogged up, a threshold too strict).
+      quiet_since: quietSince(c, lastObject, now.getTime(), deps.quietAfterMinutes()),
     };
   });
 }

@@ -19,7 +19,9 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, a
     await app.register(websocket, { options: { maxPayload: 1024 } });
   }
 
-  app.get<{ Params: CameraParams }>('/api/live/:camera', { websocket: true }, (socket, request) => {
+  // A hub relays a box's live view to its own signed-in officers with its replicate token.
+  const scopes = { scopes: ['read' as const, 'replicate' as const] };
+  app.get<{ Params: CameraParams }>('/api/live/:camera', { websocket: true, config: scopes }, (socket, request) => {
     if (!isSameOrigin(request)) {
       // Another site's page would be watching with the officer's session cookie.
       socket.close(LIVE_CLOSE.forbiddenOrigin, 'cross-origin live view refused');
@@ -32,7 +34,7 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, a
     socket.once('close', unwatch);
   });
 
-  app.get<{ Params: CameraParams }>('/api/live/:camera/status', async (request, reply) => {
+  app.get<{ Params: CameraParams }>('/api/live/:camera/status', { config: scopes }, async (request) => {
     const status = live.liveStatus(request.params.camera);
     if (!status) throw notFound(`unknown camera: ${request.params.camera}`);
     return status;

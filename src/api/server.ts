@@ -11,6 +11,7 @@ import type { SiteSettings } from '../search/search.js';
 import { guardedServer, registerRequestGuard, type RequestLimits } from './request-guard.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
+import { registerReplicationRoutes, type ReplicationApiDeps } from './replication-routes.js';
 import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
 import { registerWebRoutes } from './web-routes.js';
 
@@ -33,6 +34,8 @@ export interface ApiDeps {
     labels: readonly string[];
     /** Read at every request: a reload replaces it. */
     site: () => SiteSettings;
+    /** What a station hub reads (scope replicate). */
+    replication?: ReplicationApiDeps;
   };
 }
 
@@ -122,6 +125,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       placeNames: () => search.site().placeNames,
     });
     if (search.live) await registerLiveRoutes(app, search.live, auth);
+    if (search.replication) registerReplicationRoutes(app, search.replication, auth);
     if (search.web) registerWebRoutes(app);
   }
   return app;

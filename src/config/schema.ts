@@ -1,6 +1,7 @@
 // The configuration schema. Key names are a contract (other tools write these files), and every field
 // carries a description that error messages quote as the hint, so the schema documents itself.
 import { z } from 'zod';
+import { TOKEN_SCOPES } from '../contract/scopes.js';
 import { BUILTIN_MODEL_IDS } from '../models/catalog.js';
 import { DEFAULT_CLASSES, DEFAULT_CLASS_THRESHOLDS, DEFAULT_RIDER_THRESHOLDS } from '../vocabulary/labels.js';
 import { MODEL_FORMATS } from '../vocabulary/model-formats.js';
@@ -220,6 +221,16 @@ export const BusSchema = z
 
 const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9.-]{0,252})?|\[?[0-9a-f:.]+\]?)$/i;
 
+const TokenSchema = z.strictObject({
+  name: z.string().min(1),
+  token: z.string().min(16, { message: 'tokens need at least 16 characters' }),
+  scopes: z
+    .array(z.enum(TOKEN_SCOPES, { message: `each scope is one of ${TOKEN_SCOPES.join(', ')}` }))
+    .min(1)
+    .default(['read'])
+    .describe('what the token may do: read (the officers\' API and page), replicate (what a station hub needs of a box: changes, status, snapshots by hash, live relay), admin (everything); default [read]'),
+});
+
 export const ApiSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1').describe('address the HTTP API and /metrics listen on, e.g. 127.0.0.1 or 0.0.0.0'),
@@ -228,10 +239,10 @@ export const ApiSchema = z
       .union([
         z.literal('auto'),
         z.literal('none'),
-        z.array(z.strictObject({ name: z.string().min(1), token: z.string().min(16, { message: 'tokens need at least 16 characters' }) })).min(1),
+        z.array(TokenSchema).min(1),
       ])
       .default('auto')
-      .describe('bearer tokens for /api: auto (one generated into data_dir/api-token on first start), none (open: only on a box nobody else can reach), or [{ name, token }]'),
+      .describe('bearer tokens for /api: auto (one generated into data_dir/api-token on first start, every scope), none (open: only on a box nobody else can reach), or [{ name, token, scopes }]'),
     allowed_hosts: z.array(z.string().regex(HOST_NAME, { message: 'a host name or address without port or scheme, e.g. vigil.station.lan' }).max(253)).max(64).default([])
       .describe('Host header names the page and /api answer to besides localhost, the bind address and this machine\'s names, e.g. [vigil.station.lan] (a TLS proxy\'s name); ["*"] turns the check off'),
     trusted_proxies: z.array(z.string().min(1).max(64)).max(64).default([])

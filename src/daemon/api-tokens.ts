@@ -22,5 +22,5 @@ function apiTokens(config: VigilConfig, logger: Logger): ApiToken[] {
   } else {
     logger.info({ file }, `the API token is in ${file}`);
   }
-  return [{ name: 'default', token: readFileSync(file, 'utf8').trim() }];
+  return [{ name: 'default', token: readFileSync(file, 'utf8').trim(), scopes: ['admin'] }];
 }

@@ -124,7 +124,29 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX events_label_start ON events (label, start_ms);`,
   // 5: "yellow taxi at the night market": place and label together, in time order.
   `CREATE INDEX events_location_label_start ON events (location, label, start_ms);`,
+  // 6: replication to a station hub. An event retention deletes leaves a tombstone with the next sequence
+  // number, so a hub deletes its copy too; tombstones are pruned after a while, and horizon_seq says up to where
+  // (a hub further behind than that has a gap it is told of). store_id names this store: a hub that sees it
+  // change knows the box's history was replaced. Snapshots are served to the hub by their hash.
+  `CREATE TABLE tombstones (seq INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, deleted_ms INTEGER NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('horizon_seq', 0);
+   CREATE TABLE store_identity (store_id TEXT NOT NULL);
+   INSERT INTO store_identity (store_id) VALUES (lower(hex(randomblob(16))));
+   CREATE INDEX events_frame_sha256 ON events (snapshot_frame_sha256) WHERE snapshot_frame_sha256 IS NOT NULL;
+   CREATE INDEX events_crop_sha256 ON events (snapshot_crop_sha256) WHERE snapshot_crop_sha256 IS NOT NULL;`,
 ];
+
+/** How long a deleted event's tombstone is served to hubs before it is pruned: a hub down longer has a gap. */
+export const TOMBSTONE_DAYS = 30;
+
+/** An event retention deleted, as the changes feed carries it. */
+export interface Tombstone {
+  seq: number;
+  id: number;
+  deletedAt: number;
+}
+
+export type StoreChange = { event: StoredEvent } | { tombstone: Tombstone };
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -152,6 +174,8 @@ export class EventStore implements EventQueries {
   private closed = false;
   private readonly stmts;
   private lastObjectStatement: Database.Statement | undefined;
+  private tombstoneStatement: Database.Statement | undefined;
+  private identity: string | undefined;
 
   constructor(
     readonly file: string,
@@ -259,6 +283,47 @@ export class EventStore implements EventQueries {
     return (this.stmts.since.all(seq, limit) as Row[]).map(fromRow);
   }
 
+  /**
+   * Committed changes after `seq`, events and tombstones of deleted ones, in sequence order: what a hub
+   * replicates from (GET /api/changes). An event changed since holds only its newest seq, so the numbers skip.
+   */
+  changes(seq: number, limit = 1000): StoreChange[] {
+    this.tombstoneStatement ??= this.db.prepare('SELECT seq, event_id, deleted_ms FROM tombstones WHERE seq > ? ORDER BY seq LIMIT ?');
+    const events: StoreChange[] = this.since(seq, limit).map((event) => ({ event }));
+    const tombstones: StoreChange[] = (this.tombstoneStatement.all(seq, limit) as Array<{ seq: number; event_id: number; deleted_ms: number }>).map((t) => ({
+      tombstone: { seq: t.seq, id: t.event_id, deletedAt: t.deleted_ms },
+    }));
+    const seqOf = (c: StoreChange) => ('event' in c ? c.event.seq : c.tombstone.seq);
+    return [...events, ...tombstones].sort((a, b) => seqOf(a) - seqOf(b)).slice(0, limit);
+  }
+
+  /** The newest committed sequence number. */
+  get lastCommittedSeq(): number {
+    return this.lastSeq;
+  }
+
+  /** Changes at or below this may be gone (pruned tombstones): a reader further behind has a gap. */
+  horizonSeq(): number {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'horizon_seq'").get() as { value: number }).value;
+  }
+
+  /** This store's name, made when it was created: a hub that sees it change knows the history was replaced. */
+  get storeId(): string {
+    this.identity ??= (this.db.prepare('SELECT store_id FROM store_identity').get() as { store_id: string }).store_id;
+    return this.identity;
+  }
+
+  /** The snapshot recorded with this SHA-256 (frame or crop of any event), if an event still names it. */
+  snapshotByHash(sha256: string): SnapshotRef | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT snapshot_frame AS path, snapshot_frame_bytes AS bytes FROM events WHERE snapshot_frame_sha256 = @sha
+         UNION ALL SELECT snapshot_crop, snapshot_crop_bytes FROM events WHERE snapshot_crop_sha256 = @sha LIMIT 1`,
+      )
+      .get({ sha: sha256 }) as { path: string; bytes: number } | undefined;
+    return row ? { path: row.path, sha256, bytes: row.bytes } : undefined;
+  }
+
   count(kind?: EventKind): number {
     const sql = kind ? 'SELECT COUNT(*) AS n FROM events WHERE kind = ?' : 'SELECT COUNT(*) AS n FROM events';
     return (this.db.prepare(sql).get(...(kind ? [kind] : [])) as { n: number }).n;
@@ -314,15 +379,30 @@ export class EventStore implements EventQueries {
     let deleted = 0;
     const remove = (rows: Row[]) => {
       const del = this.db.prepare('DELETE FROM events WHERE id = ?');
-      this.db.transaction(() => {
-        for (const r of rows) del.run(r.id);
-      })();
+      const tombstone = this.db.prepare('INSERT INTO tombstones (seq, event_id, deleted_ms) VALUES (?, ?, ?)');
+      // Each deletion is a change with its own sequence number, committed with it, so a hub deletes its copy
+      // too (the store's queued writes commit separately: this runs between two of their commits).
+      const seqBefore = this.lastSeq;
+      const now = Date.now();
+      try {
+        this.db.transaction(() => {
+          for (const r of rows) {
+            del.run(r.id);
+            tombstone.run(++this.lastSeq, r.id, now);
+          }
+          this.stmts.seq.run(this.lastSeq);
+        })();
+      } catch (err) {
+        this.lastSeq = seqBefore;
+        throw err;
+      }
       // Files after the rows: a crash in between leaves orphan files, never rows pointing at nothing.
       for (const r of rows) {
         for (const p of [r.snapshot_frame, r.snapshot_crop]) if (p) rmSync(path.resolve(snapshotRoot, p), { force: true });
       }
       deleted += rows.length;
     };
+    this.pruneTombstones(Date.now() - TOMBSTONE_DAYS * 86_400_000);
     const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
     for (let rows = old.all(olderThan) as Row[]; rows.length > 0; rows = old.all(olderThan) as Row[]) remove(rows);
     // Over budget: free the oldest events with their snapshots until the excess is covered (databaseBytes
@@ -357,6 +437,16 @@ export class EventStore implements EventQueries {
     // space back now, or the budget would be met on paper only.
     if (deleted > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return deleted;
+  }
+
+  /** Tombstones older than `before` (ms) go; the horizon moves past them. */
+  pruneTombstones(before: number): number {
+    return this.db.transaction(() => {
+      const newest = (this.db.prepare('SELECT MAX(seq) AS seq FROM tombstones WHERE deleted_ms < ?').get(before) as { seq: number | null }).seq;
+      if (newest === null) return 0;
+      this.db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'horizon_seq'").run(newest);
+      return this.db.prepare('DELETE FROM tombstones WHERE seq <= ?').run(newest).changes;
+    })();
   }
 
   close(): void {
