@@ -154,6 +154,38 @@ function flowNestingOver(text: string, limit: number): number | undefined {
 const NESTED_TOO_DEEP = 'YAML nested too deeply (lists or mappings inside one another hundreds of times); a vigil config needs fewer than 10 levels';
 
 function parseText(text: string, file: string): LoadedConfig {
+  const config = validateConfig(ConfigSchema, readYaml(text, file), file);
+  return { file, config: checkBoxConfig(config, file) };
+}
+
+/**
+ * A YAML config read with every guard of the box's (size, nesting, alias bombs) and checked against `schema`,
+ * each problem named with its field's path and description: the box's and the hub's configs alike.
+ */
+export function parseConfigWith<S extends z.ZodType>(schema: S, text: string, file: string): z.infer<S> {
+  try {
+    return validateConfig(schema, readYaml(text, file), file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if (err instanceof RangeError) throw new ConfigError(file, [{ path: '', message: NESTED_TOO_DEEP }]);
+    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${(err as Error).message ?? err}` }]);
+  }
+}
+
+/** The text of a config file, read with the box's guards (size, devices, permissions). */
+export function readConfigFile(file: string): string {
+  return readConfigText(path.resolve(file));
+}
+
+function validateConfig<S extends z.ZodType>(schema: S, raw: unknown, file: string): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(schema as unknown as AnySchema, issue, raw)));
+  }
+  return result.data;
+}
+
+function readYaml(text: string, file: string): unknown {
   const deep = flowNestingOver(text, MAX_FLOW_DEPTH);
   if (deep !== undefined) {
     throw new ConfigError(file, [{ path: '', message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep (line ${deep}); a vigil config needs fewer than 10 levels` }]);
@@ -171,9 +203,8 @@ function parseText(text: string, file: string): LoadedConfig {
     if (messages.length > MAX_PROBLEMS) shown.push({ path: '', message: `... and ${messages.length - MAX_PROBLEMS} more YAML problems` });
     throw new ConfigError(file, shown);
   }
-  let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
     throw new ConfigError(file, [{
@@ -181,11 +212,10 @@ function parseText(text: string, file: string): LoadedConfig {
       message: `YAML aliases (*name) expand to too many copies (yaml's limit: ${MAX_ALIAS_COUNT}), as in an "alias bomb"; write the values out`,
     }]);
   }
-  const result = ConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, raw)));
-  }
-  const config = result.data;
+}
+
+/** What the schema cannot say of a box's config: paths resolved and present, URLs, tokens, labels. */
+function checkBoxConfig(config: VigilConfig, file: string): VigilConfig {
   const base = path.dirname(file);
   config.data_dir = path.resolve(base, config.data_dir);
   if (config.ffmpeg.path && config.ffmpeg.path.includes('/')) config.ffmpeg.path = path.resolve(base, config.ffmpeg.path);
@@ -216,7 +246,7 @@ function parseText(text: string, file: string): LoadedConfig {
         : `no such video file: ${redactUrl(resolved)}`,
     });
   });
-  checkTokens(config, problems);
+  checkTokens(config.api.tokens, problems);
   const model = config.detector.model;
   if (typeof model === 'object') {
     model.path = path.resolve(base, model.path);
@@ -240,12 +270,11 @@ function parseText(text: string, file: string): LoadedConfig {
     });
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, config };
+  return config;
 }
 
 /** Each API token has its own name and value: the audit log records who by the token's name. */
-function checkTokens(config: VigilConfig, problems: ConfigProblem[]): void {
-  const tokens = config.api.tokens;
+export function checkTokens(tokens: VigilConfig['api']['tokens'], problems: ConfigProblem[]): void {
   if (!Array.isArray(tokens)) return;
   const names = new Map<string, number>();
   const values = new Map<string, number>();
@@ -265,9 +294,9 @@ export function formatPath(parts: readonly PropertyKey[]): string {
     .join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
+function describeIssue(root: AnySchema, issue: z.core.$ZodIssue, raw: unknown): ConfigProblem {
   const at = formatPath(issue.path);
-  const field = schemaAt(ConfigSchema, issue.path);
+  const field = schemaAt(root, issue.path);
   const hint = field?.description ? ` (${field.description})` : '';
   switch (issue.code) {
     case 'unrecognized_keys': {

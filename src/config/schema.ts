@@ -181,7 +181,7 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host ?? '');
 }
 
-const curveKey = (what: string) =>
+export const curveKey = (what: string) =>
   z.string().refine(isZ85Key, { message: 'must be a CURVE key: 40 characters of Z85 text, quoted, as `vigil bus keys` prints them' })
     .describe(what);
 
