@@ -206,7 +206,7 @@ api: { tokens: [{ name: ops, token: S3cr3tApiToken-0123456789 }] }
     expect(lines.at(-1)).toBe(`OK: 2 cameras (1 enabled), ffmpeg bundled, data_dir ${path.join(dir, 'data')}`);
     const config = JSON.parse(lines.slice(0, -1).join('\n'));
     expect(config.cameras.map((c: { url: string }) => c.url)).toEqual(['rtsp://***@127.0.0.1:1/x', 'srt://127.0.0.1:2?passphrase=***&latency=120']);
-    expect(config.api.tokens).toEqual([{ name: 'ops', token: '***' }]);
+    expect(config.api.tokens).toEqual([{ name: 'ops', token: '***', scopes: ['read'] }]);
     expect(check.stdout + check.stderr).not.toMatch(/Pa55-w0rd|S3cr3t/);
 
     const shown = await runCli(['config', 'check', '--config', file, '--show-secrets']);
