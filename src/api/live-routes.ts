@@ -5,15 +5,23 @@
 // WebSocket upgrade, which is why the Origin is checked here.
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import { LIVE_CLOSE, type LiveView } from '../live/live-view.js';
+import { LIVE_CLOSE, type AttachResult, type LiveStatus } from '../live/live-view.js';
+import type { WebSocket } from 'ws';
+import type { MaybePromise } from '../events/event-queries.js';
 import { isSameOrigin, type ApiAuth } from './auth.js';
 import { notFound } from './http-error.js';
+
+/** What serves a live view: the box's own transcoders (LiveView), or a hub's relay to the box (hub/live-relay.ts). */
+export interface LiveSource {
+  attach(camera: string, socket: WebSocket): AttachResult;
+  liveStatus(camera: string): MaybePromise<LiveStatus | undefined>;
+}
 
 interface CameraParams {
   camera: string;
 }
 
-export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, auth?: ApiAuth): Promise<void> {
+export async function registerLiveRoutes(app: FastifyInstance, live: LiveSource, auth?: ApiAuth): Promise<void> {
   if (!app.hasDecorator('websocketServer')) {
     // Viewers only receive; a viewer sending more than a close frame's worth is not a JSMpeg player.
     await app.register(websocket, { options: { maxPayload: 1024 } });
@@ -35,7 +43,7 @@ export async function registerLiveRoutes(app: FastifyInstance, live: LiveView, a
   });
 
   app.get<{ Params: CameraParams }>('/api/live/:camera/status', { config: scopes }, async (request) => {
-    const status = live.liveStatus(request.params.camera);
+    const status = await live.liveStatus(request.params.camera);
     if (!status) throw notFound(`unknown camera: ${request.params.camera}`);
     return status;
   });

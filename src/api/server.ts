@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CameraStatus } from '../ingest/camera-supervisor.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
-import type { LiveView } from '../live/live-view.js';
+import type { LiveSource } from './live-routes.js';
 import type { ApiAuth } from './auth.js';
 import { HttpError } from './http-error.js';
 import type { SiteSettings } from '../search/search.js';
@@ -16,8 +16,10 @@ import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
 import { registerWebRoutes } from './web-routes.js';
 
 export interface ApiDeps {
-  metrics: VigilMetrics;
+  metrics: Pick<VigilMetrics, 'registry' | 'text'>;
   cameras(): CameraStatus[];
+  /** What /healthz answers, where it is not a box's cameras (a hub answers with its boxes). */
+  health?: () => object;
   logger: Logger;
   version: string;
   startedAt: number;
@@ -30,12 +32,14 @@ export interface ApiDeps {
     auth: ApiAuth;
     /** Serve the web page at / (needs the built page). */
     web: boolean;
-    live?: LiveView;
+    live?: LiveSource;
     labels: readonly string[];
     /** Read at every request: a reload replaces it. */
     site: () => SiteSettings;
     /** What a station hub reads (scope replicate). */
     replication?: ReplicationApiDeps;
+    /** Registers /api/info and /api/cameras instead of the box's own (a hub gathers them from its boxes). */
+    cameraRoutes?: (app: FastifyInstance) => void;
   };
 }
 
@@ -88,6 +92,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // 200 while the process works, whatever the cameras do: a supervisor that restarted vigil because one
   // camera is down would take the other cameras down with it. "status" says whether all cameras are up.
   app.get('/healthz', monitoring, async () => {
+    if (deps.health) return deps.health();
     const cameras = deps.cameras();
     const up = cameras.filter((c) => c.state === 'up').length;
     return {
@@ -114,7 +119,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const auth = search.auth;
     auth.register(app);
     registerSearchRoutes(app, search, auth);
-    registerCameraRoutes(app, {
+    if (search.cameraRoutes) search.cameraRoutes(app);
+    else registerCameraRoutes(app, {
       cameras: deps.cameras,
       store: search.store,
       timeZone: () => search.site().timeZone,

@@ -8,7 +8,7 @@ import type { ApiToken } from '../api/auth.js';
 import type { VigilConfig } from '../config/schema.js';
 
 export /** The API's tokens: configured, none, or one generated into data_dir/api-token on first start. */
-function apiTokens(config: VigilConfig, logger: Logger): ApiToken[] {
+function apiTokens(config: Pick<VigilConfig, 'api' | 'data_dir'>, logger: Logger): ApiToken[] {
   const setting = config.api.tokens;
   if (setting === 'none') {
     logger.warn('api.tokens is none: /api answers anyone who can reach it');
