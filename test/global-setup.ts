@@ -10,5 +10,6 @@ export default function setup(): void {
   execFileSync(path.join(PROJECT_ROOT, 'scripts', 'fetch-promtool.sh'), { stdio: 'inherit' });
   execFileSync(path.join(PROJECT_ROOT, 'scripts', 'install-test-browser.sh'), { stdio: 'inherit' });
   execFileSync(path.join(PROJECT_ROOT, 'scripts', 'install-jemalloc.sh'), { stdio: 'inherit' });
+  execFileSync(path.join(PROJECT_ROOT, 'scripts', 'install-postgres.sh'), { stdio: 'inherit' });
   buildModels();
 }

@@ -9,7 +9,10 @@ import { isPlate } from '../plates/plate-rules.js';
 import { plateVariants } from '../plates/plate-variants.js';
 import { colourWithNeighbours } from '../vocabulary/colours.js';
 import { labelsWithNeighbours } from '../vocabulary/labels.js';
-import { InvalidCursorError } from './event-queries.js';
+import { decodeCursor } from './search-paging.js';
+
+// The store pages with these; they live in search-paging.ts, shared with the hub's planner.
+export { decodeCursor, pageOf } from './search-paging.js';
 
 export interface SearchPlan {
   sql: string;
@@ -86,24 +89,4 @@ export function planSearch(filter: SearchFilter, options: SearchPageOptions): Se
   const sql = `SELECT e.* FROM events e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
   params.push(options.limit + 1, offset);
   return { sql, params };
-}
-
-/** The row offset a cursor stands for. */
-export function decodeCursor(cursor: string | undefined): number {
-  if (!cursor) return 0;
-  try {
-    const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown }).o;
-    if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o < 1e7) return o;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
-}
-
-/** Pages a plan's rows: one more than asked for tells whether there is a next page. */
-export function pageOf<T>(rows: T[], options: SearchPageOptions): { events: T[]; next?: string } {
-  const offset = decodeCursor(options.cursor);
-  const page: { events: T[]; next?: string } = { events: rows.slice(0, options.limit) };
-  if (rows.length > options.limit) page.next = Buffer.from(JSON.stringify({ o: offset + options.limit })).toString('base64url');
-  return page;
 }

@@ -1,0 +1,103 @@
+// The hub's answer to a search filter, in PostgreSQL: the same events in the same order as the box's SQLite
+// planner (events/sqlite-search.ts) gives for the same events, so an officer gets the same answer at the hub
+// as at the box. Where the two databases differ, this file says how it makes them agree:
+// - SQLite sorts NULL lowest, so `score DESC` puts events without a score last; PostgreSQL puts NULL first
+//   unless told `NULLS LAST`.
+// - The box breaks ties by its own id (`e.id DESC`); here that is box_id, then box_name (events of two boxes).
+// - A colour or full plate is a 'name:value' element of the tags array (GIN) instead of an event_attributes row.
+// - A fragment is SQLite's case-sensitive GLOB (* any run, ? one character) turned into LIKE on plate_text
+//   (trigram GIN); %, _ and \ are escaped so they match themselves as they do in GLOB.
+// Every value is a query parameter; the `around` instant is spliced into ORDER BY as SQLite's planner does,
+// only after checking it is an integer.
+import type { PlaceKind, SearchFilter, SearchPageOptions } from '../contract/search.js';
+import { decodeCursor } from '../events/search-paging.js';
+import { isPlate } from '../plates/plate-rules.js';
+import { plateVariants } from '../plates/plate-variants.js';
+import { colourWithNeighbours } from '../vocabulary/colours.js';
+import { labelsWithNeighbours } from '../vocabulary/labels.js';
+
+export interface PgSearchPlan {
+  sql: string;
+  params: unknown[];
+}
+
+/** The same as sqlite-search.ts's: the four attributes a colour may be read on, per part. */
+const COLOUR_ATTRIBUTES = { any: ['colour', 'upper_colour', 'lower_colour', 'vehicle_colour'], upper: ['upper_colour'], lower: ['lower_colour'] };
+/** The same as sqlite-search.ts's: events that began this long before a window and were still going in it are found too. */
+const LONGEST_EVENT_MS = 6 * 3600_000;
+
+/** The columns a StoredEvent is read from (pg-store.ts eventFromPgRow). */
+export const EVENT_COLUMNS =
+  'e.id, e.box_name, e.box_id, e.seq, e.kind, e.camera, e.location, e.label, e.score, e.start_ms, e.end_ms, e.box, e.path, e.zones, e.attributes, ' +
+  'e.frame_sha256, e.frame_bytes, e.crop_sha256, e.crop_bytes, e.frame_width, e.frame_height, e.updated_ms';
+
+/** SQLite GLOB (case-sensitive, * and ?) as a LIKE pattern with \ as its escape character. */
+export function globToLike(glob: string): string {
+  let out = '';
+  for (const c of glob) {
+    if (c === '*') out += '%';
+    else if (c === '?') out += '_';
+    else if (c === '%' || c === '_' || c === '\\') out += `\\${c}`;
+    else out += c;
+  }
+  return out;
+}
+
+/** A time the filter gives as a number of ms, or null (SQLite binds NaN as NULL: nothing matches). */
+function instant(iso: string): number | null {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function planPgSearch(filter: SearchFilter, options: SearchPageOptions): PgSearchPlan {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (value: unknown, cast: string) => {
+    params.push(value);
+    return `$${params.length}::${cast}`;
+  };
+  if (filter.kinds.length > 0) where.push(`e.kind = ANY(${p(filter.kinds, 'text[]')})`);
+  if (filter.labels.length > 0) {
+    // Only object and plate events have labels, so the label alone picks them, on the (label, start) index.
+    where.push(`e.label = ANY(${p(labelsWithNeighbours(filter.labels), 'text[]')})`);
+  }
+  const placeClauses: string[] = [];
+  const byKind = (kind: PlaceKind) => filter.places.filter((pl) => pl.kind === kind);
+  if (byKind('location').length) placeClauses.push(`e.location = ANY(${p(byKind('location').map((pl) => pl.name), 'text[]')})`);
+  if (byKind('camera').length) placeClauses.push(`e.camera = ANY(${p(byKind('camera').map((pl) => pl.name), 'text[]')})`);
+  for (const zone of byKind('zone')) {
+    // SQLite binds an absent camera as NULL (`e.camera = NULL`: no match); so does this.
+    placeClauses.push(`(e.camera = ${p(zone.camera ?? null, 'text')} AND e.zones @> ARRAY[${p(zone.name, 'text')}])`);
+  }
+  if (placeClauses.length) where.push(`(${placeClauses.join(' OR ')})`);
+  for (const c of filter.colours) {
+    const tags = COLOUR_ATTRIBUTES[c.part].flatMap((name) => colourWithNeighbours(c.colour).map((colour) => `${name}:${colour}`));
+    where.push(`e.tags && ${p(tags, 'text[]')}`);
+  }
+  if (filter.plate) {
+    const plate = filter.plate;
+    if (!/[*?]/.test(plate) && isPlate(plate)) {
+      where.push(`e.tags && ${p(plateVariants(plate).map((v) => `plate:${v}`), 'text[]')}`);
+    } else {
+      // A fragment matches anywhere in the plate; * and ? are wildcards.
+      const glob = `*${plate.replace(/^\*+|\*+$/g, '')}*`;
+      where.push(`e.plate_text LIKE ${p(globToLike(glob), 'text')}`);
+    }
+  }
+  let order = 'e.start_ms DESC, e.box_id DESC, e.box_name DESC';
+  if (filter.time) {
+    const from = instant(filter.time.from);
+    const to = instant(filter.time.to);
+    where.push(`e.start_ms >= ${p(from === null ? null : from - LONGEST_EVENT_MS, 'bigint')} AND e.start_ms < ${p(to, 'bigint')} AND COALESCE(e.end_ms, e.start_ms) >= ${p(from, 'bigint')}`);
+    // Closest to the moment asked for first; a day or a span, newest first.
+    if (filter.time.around && options.order !== 'newest') {
+      const around = Date.parse(filter.time.around);
+      if (!Number.isSafeInteger(around)) throw new Error(`not a time: ${filter.time.around}`);
+      order = `abs(e.start_ms - ${around}) ASC, e.score DESC NULLS LAST, e.box_id DESC, e.box_name DESC`;
+    }
+  }
+  const offset = decodeCursor(options.cursor);
+  const limit = p(options.limit + 1, 'bigint');
+  const sql = `SELECT ${EVENT_COLUMNS} FROM events e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${limit} OFFSET ${p(offset, 'bigint')}`;
+  return { sql, params };
+}
