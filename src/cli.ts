@@ -29,6 +29,8 @@ const USAGE = `vigil ${VERSION}: edge video analytics
 
 usage:
   vigil run [--config FILE]     run the daemon (no --config: the demo config, config/demo.yaml)
+  vigil hub --config FILE       run a station hub: every box's events in PostgreSQL, one search and page (docs/station.md)
+  vigil hub check --config FILE check a hub config and exit
   vigil detect IMAGE... [--json] [--config FILE] [--model ID] [--threshold X]
                                 detect people and vehicles in photos (boxes in the image's pixels)
   vigil plates IMAGE... [--json] read Chinese licence plates in photos (text without the separator)
@@ -85,6 +87,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return run(values.config);
+    case 'hub':
+      if (sub === 'check') {
+        if (!values.config) throw new UsageError('usage: vigil hub check --config FILE');
+        const { loadHubConfig } = await import('./hub/hub-config.js');
+        const { config } = loadHubConfig(values.config);
+        console.log(`OK: ${config.boxes.length} box${config.boxes.length === 1 ? '' : 'es'} (${config.boxes.map((b) => b.name).join(', ')}), data_dir ${config.data_dir}`);
+        return 0;
+      }
+      if (sub || !values.config) throw new UsageError('usage: vigil hub --config FILE | vigil hub check --config FILE');
+      return hub(values.config);
     case 'detect':
       return detect([sub, ...rest].filter((f): f is string => !!f), values);
     case 'search':
@@ -332,26 +344,46 @@ async function run(configFile: string | undefined): Promise<number> {
     console.error(`no --config given: running the demo config ${file}`);
   }
   const loaded = loadConfig(file);
-  const logger = createLogger(loaded.config.log.level);
   const { startDaemon } = await import('./daemon.js');
-  let daemon;
+  return serve('vigil', loaded.config.log.level, (logger) => startDaemon(loaded, logger), () => loadConfig(loaded.file), loaded.file);
+}
+
+async function hub(configFile: string): Promise<number> {
+  const { loadHubConfig } = await import('./hub/hub-config.js');
+  const loaded = loadHubConfig(configFile);
+  const { startHub } = await import('./hub.js');
+  return serve('vigil hub', loaded.config.log.level, (logger) => startHub(loaded, logger), () => loadHubConfig(loaded.file), loaded.file);
+}
+
+/**
+ * Runs a daemon (a box or a hub) until SIGTERM/SIGINT: SIGHUP re-reads the same file, one reload at a time, and
+ * a bad file leaves the running config alone.
+ */
+async function serve<L, S extends { reload(next: L): Promise<unknown>; stop(): Promise<void> }>(
+  name: string,
+  level: Parameters<typeof createLogger>[0],
+  start: (logger: ReturnType<typeof createLogger>) => Promise<S>,
+  reread: () => L,
+  file: string,
+): Promise<number> {
+  const logger = createLogger(level);
+  let service: S;
   try {
-    daemon = await startDaemon(loaded, logger);
+    service = await start(logger);
   } catch (err) {
     logger.fatal({ err }, (err as Error).message);
     logger.flush();
-    console.error(`vigil: ${(err as Error).message}`);
+    console.error(`${name}: ${(err as Error).message}`);
     return 1;
   }
-  // SIGHUP re-reads the same file; one reload at a time, and a bad file leaves the running config alone.
   let reloading = Promise.resolve();
   const reload = () => {
     reloading = reloading.then(async () => {
-      logger.info({ config: loaded.file }, 'SIGHUP: reloading the config');
+      logger.info({ config: file }, 'SIGHUP: reloading the config');
       try {
-        await daemon.reload(loadConfig(loaded.file));
+        await service.reload(reread());
       } catch (err) {
-        logger.error({ err: (err as Error).message, config: loaded.file }, `config reload refused, still running the previous config: ${(err as Error).message}`);
+        logger.error({ err: (err as Error).message, config: file }, `config reload refused, still running the previous config: ${(err as Error).message}`);
       }
     });
   };
@@ -366,14 +398,14 @@ async function run(configFile: string | undefined): Promise<number> {
   });
   process.off('SIGHUP', reload);
   // systemd and docker wait 10 s before SIGKILL: leave a little earlier, saying so, rather than be killed.
-  // The store is SQLite in WAL mode: whatever was committed survives either way.
+  // What was committed survives either way (SQLite in WAL mode at a box, PostgreSQL at a hub).
   const deadline = setTimeout(() => {
     logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_S} s; exiting anyway`);
     logger.flush();
     process.exit(1);
   }, SHUTDOWN_DEADLINE_S * 1000);
   await reloading;
-  await daemon.stop();
+  await service.stop();
   clearTimeout(deadline);
   logger.flush();
   return 0;

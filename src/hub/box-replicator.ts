@@ -65,6 +65,7 @@ export class BoxReplicator {
   private lastStatus: BoxStatusJson | null = null;
   private statusAt: number | null = null;
   private lastError: string | null = null;
+  private storeDown = false;
 
   constructor(
     readonly config: HubBoxConfig,
@@ -110,6 +111,8 @@ export class BoxReplicator {
       try {
         const more = await this.step();
         this.markUp();
+        if (this.storeDown) this.deps.logger.info({ box: this.name }, `replicating box ${this.name} into the hub's store again`);
+        this.storeDown = false;
         this.backoffMs = 0;
         if (!more) await this.sleep(this.deps.settings().pollMs);
       } catch (err) {
@@ -121,7 +124,8 @@ export class BoxReplicator {
           this.deps.logger.error({ box: this.name }, err.message);
           return;
         }
-        this.markDown(err as Error);
+        if (err instanceof BoxRequestError) this.markDown(err);
+        else this.storeFailed(err as Error);
         const max = this.deps.settings().backoffMaxMs;
         this.backoffMs = Math.min(max, this.backoffMs === 0 ? 500 : this.backoffMs * 2);
         await this.sleep(this.backoffMs);
@@ -281,6 +285,13 @@ export class BoxReplicator {
       }
       await this.sleepFixed(this.deps.settings().statusMs);
     }
+  }
+
+  /** The hub's own store failed (PostgreSQL restarting): the box is fine, the batch is tried again whole. */
+  private storeFailed(err: Error): void {
+    if (!this.storeDown) this.deps.logger.warn({ box: this.name, err: err.message }, `cannot replicate box ${this.name} into the hub's store: ${err.message}; retrying`);
+    this.storeDown = true;
+    this.caughtUp = false;
   }
 
   private markUp(): void {

@@ -174,6 +174,17 @@ SELECT count(*)::int AS written, (count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FR
     WHERE e.box_name = $1 AND e.box_id = up.box_id AND e.start_ms = up.start_ms)))::int AS inserted
   FROM up`;
 
+/**
+ * A client from the pool that cannot end the process: a connection lost while it is checked out (PostgreSQL
+ * restarting under a transaction) is emitted as 'error' on the client, which with no listener is an uncaught
+ * exception. The query in flight rejects with the same error, and that is where it is handled.
+ */
+async function checkedOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (client.listenerCount('error') === 0) client.on('error', () => undefined);
+  return client;
+}
+
 export class PgEventStore implements ReplicaStore {
   private closed = false;
 
@@ -186,7 +197,7 @@ export class PgEventStore implements ReplicaStore {
     // gets a new one.
     pool.on('error', () => undefined);
     try {
-      const client = await pool.connect();
+      const client = await checkedOut(pool);
       try {
         await migrate(client);
       } finally {
@@ -256,7 +267,7 @@ export class PgEventStore implements ReplicaStore {
       }
     }
     const rows = [...events.values()].map((e) => rowOf(e, now));
-    const client = await this.pool.connect();
+    const client = await checkedOut(this.pool);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -473,7 +484,7 @@ export class PgEventStore implements ReplicaStore {
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await checkedOut(this.pool);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');

@@ -43,15 +43,16 @@ export interface DaemonProcess {
 }
 
 /**
- * `bin/vigil run ...args`; `env` is added to this process's environment; `umask` (e.g. 0) starts it under
+ * `bin/vigil run ...args` (or `hub ...args` with mode hub); `env` is added to this process's environment; `umask` (e.g. 0) starts it under
  * that umask instead of this process's.
  */
-export async function startDaemonProcess(args: string[], env: Record<string, string> = {}, options: { umask?: number } = {}): Promise<DaemonProcess> {
+export async function startDaemonProcess(args: string[], env: Record<string, string> = {}, options: { umask?: number; mode?: 'run' | 'hub' } = {}): Promise<DaemonProcess> {
   requireBuild();
+  const mode = options.mode ?? 'run';
   const [command, commandArgs] = options.umask === undefined
-    ? [LAUNCHER, ['run', ...args]]
+    ? [LAUNCHER, [mode, ...args]]
     // exec keeps the pid: the daemon is still this child, signals and all.
-    : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" run "$@"`, LAUNCHER, ...args]];
+    : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" ${mode} "$@"`, LAUNCHER, ...args]];
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
   let stdout = '', stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -65,7 +66,7 @@ export async function startDaemonProcess(args: string[], env: Record<string, str
     'the daemon to listen',
     () => {
       if (child.exitCode !== null) throw new Error(`vigil exited with ${child.exitCode}: ${stderr}${stdout}`);
-      return records().find((r) => r.msg === 'api listening')?.address as string | undefined;
+      return records().find((r) => r.msg === (mode === 'hub' ? 'hub listening' : 'api listening'))?.address as string | undefined;
     },
     30_000,
   ))!;
