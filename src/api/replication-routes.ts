@@ -35,7 +35,7 @@ export function registerReplicationRoutes(app: FastifyInstance, deps: Replicatio
     // The position first: a change committed between these reads is then served now or next time, never skipped.
     const lastSeq = deps.store.lastCommittedSeq;
     const changes = deps.store.changes(after, limit).map((c) =>
-      'event' in c ? eventJson(c.event) : ({ seq: c.tombstone.seq, id: c.tombstone.id, deleted: true, deleted_at: new Date(c.tombstone.deletedAt).toISOString() } satisfies TombstoneJson),
+      'event' in c ? eventJson(c.event) : ({ seq: c.tombstone.seq, id: c.tombstone.id, deleted: true, deleted_at: new Date(c.tombstone.deletedAt).toISOString(), reason: 'retention' } satisfies TombstoneJson),
     );
     return { store_id: deps.store.storeId, changes, last_seq: Math.max(lastSeq, changes.at(-1)?.seq ?? 0), horizon_seq: deps.store.horizonSeq() };
   });

@@ -76,13 +76,18 @@ export interface EventJson {
   box_id?: number;
 }
 
-/** An event retention deleted on the box: `/api/changes` carries it so a hub deletes its copy too. */
+/**
+ * An event deleted on the box, as `/api/changes` carries it. `retention`: the box made room (its disk and window
+ * are small); a hub keeps its copy under its own retention, and counts a gap when it never had the event.
+ * `erased` (or no reason): the event must go everywhere, and a hub deletes its copy.
+ */
 export interface TombstoneJson {
   seq: number;
   /** The deleted event's id on the box. */
   id: number;
   deleted: true;
   deleted_at: string;
+  reason?: 'retention' | 'erased';
 }
 
 export type ChangeJson = EventJson | TombstoneJson;

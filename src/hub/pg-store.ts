@@ -256,9 +256,14 @@ export class PgEventStore implements ReplicaStore {
     // deleted later in the batch is not written, and an id the box reused after a deletion is written anew.
     const events = new Map<number, EventJson>();
     const tombstones = new Map<number, TombstoneJson>();
+    // A box's retention making room is not a reason for the station's archive to forget: the hub keeps its copy
+    // (its own retention applies) and only needs to know whether it ever had the event.
+    const retained = new Map<number, TombstoneJson>();
     const seenInBatch = new Set<number>();
     for (const c of batch.changes) {
-      if (isTombstone(c)) {
+      if (isTombstone(c) && c.reason === 'retention') {
+        if (!seenInBatch.has(c.id)) retained.set(c.id, c);
+      } else if (isTombstone(c)) {
         events.delete(c.id);
         tombstones.set(c.id, c);
       } else {
@@ -291,6 +296,18 @@ export class PgEventStore implements ReplicaStore {
         deleted += [...tombstones.keys()].filter((id) => !goneIds.has(id) && seenInBatch.has(id)).length;
         lost = lostOnes.length;
         if (lost > 0) {
+          await client.query(
+            `INSERT INTO replica_gaps (box, from_seq, to_seq, reason) SELECT $1, s, s, $3 FROM unnest($2::bigint[]) AS s`,
+            [batch.box, lostOnes.map((t) => t.seq), LOST_REASON],
+          );
+        }
+      }
+      if (retained.size > 0) {
+        const { rows: held } = await client.query<{ box_id: string }>('SELECT box_id FROM events WHERE box_name = $1 AND box_id = ANY($2::bigint[])', [batch.box, [...retained.keys()]]);
+        const heldIds = new Set(held.map((r) => Number(r.box_id)));
+        const lostOnes = [...retained.values()].filter((t) => !heldIds.has(t.id));
+        lost += lostOnes.length;
+        if (lostOnes.length > 0) {
           await client.query(
             `INSERT INTO replica_gaps (box, from_seq, to_seq, reason) SELECT $1, s, s, $3 FROM unnest($2::bigint[]) AS s`,
             [batch.box, lostOnes.map((t) => t.seq), LOST_REASON],

@@ -166,14 +166,14 @@ describe('the hub answers searches exactly as the box does', () => {
     await Promise.all(updates.map((e, i) => box.update(e.id, i % 3 === 0 ? { end: e.start + 5000, score: 0.5 } : i % 3 === 1 ? { attributes: { colour: { colour: 'white', confidence: 0.6, alternative: 'grey' } } } : { zones: ['crossing'], label: 'car' })));
     const more = generateEvents(random, 60, shas).map((e, i) => (i % 4 === 0 ? { ...e, start: Date.parse('2026-09-13T03:00:00Z') + i * 60_000, end: Date.parse('2026-09-13T03:00:30Z') + i * 60_000 } : e));
     await Promise.all(more.map((e) => box.insert(e)));
-    // The box's retention deletes the oldest: some the hub had (tombstones delete them), some it never read.
+    // The oldest are erased on the box: some the hub had (their tombstones delete them), some it never read.
     const before = box.since(0, 100_000).map((e) => e.id);
     const removed = box.enforceRetention(Date.parse('2026-09-16T00:00:00Z'), 1e12, path.join(dir, 'snapshots'));
     const gone = before.filter((id) => box.get(id) === undefined);
     expect(gone.length).toBe(removed);
     expect(removed).toBeGreaterThan(10);
     let seq = box.since(0, 100_000).reduce((m, e) => Math.max(m, e.seq), 0);
-    const tombstones: TombstoneJson[] = gone.map((id) => ({ seq: ++seq, id, deleted: true, deleted_at: new Date(NOW).toISOString() }));
+    const tombstones: TombstoneJson[] = gone.map((id) => ({ seq: ++seq, id, deleted: true, deleted_at: new Date(NOW).toISOString(), reason: 'erased' }));
     const t0 = performance.now();
     const { lost, deleted } = await replicate(box, hub, 'north', 'store-north-1', tombstones);
     console.log(`hub-store: second replication in ${Math.round(performance.now() - t0)} ms; ${deleted} deleted, ${lost} lost`);
@@ -381,6 +381,17 @@ describe('apply', () => {
     const within = await hub.apply(batchOf([eventAt(9, '2026-11-09T10:00:00.000Z', { seq: 7 }), t(8, 9)], 8), { storeId: 'st1', lastSeq: 6 });
     expect(within).toMatchObject({ inserted: 0, lost: 0 });
     expect(await hub.countEvents('north')).toBe(2);
+  });
+
+  it('keeps its copy when the box deletes an event to make room, and counts one it never had as lost', async () => {
+    const cur = await hub.cursor('north');
+    const held = (await hub.searchEvents({ kinds: [], labels: [], colours: [], places: [], time: null, plate: null, unknown: [] }, { limit: 10 })).events.map((e) => e.boxId!);
+    expect(held.length).toBe(2);
+    const retention = (seq: number, id: number): TombstoneJson => ({ seq, id, deleted: true, deleted_at: '2026-11-29T00:00:00.000Z', reason: 'retention' });
+    const applied = await hub.apply(batchOf([retention(cur.lastSeq + 1, held[0]!), retention(cur.lastSeq + 2, 4242)], cur.lastSeq + 2), cur);
+    expect(applied).toMatchObject({ deleted: 0, lost: 1 });
+    expect(await hub.countEvents('north')).toBe(2);
+    expect((await hub.gaps('north')).some((g) => g.fromSeq === cur.lastSeq + 2 && g.reason === LOST_REASON)).toBe(true);
   });
 });
 

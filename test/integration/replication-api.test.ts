@@ -71,6 +71,7 @@ describe('replication from a box', () => {
     expect(events.find((e) => e.id === ids.kept)!.snapshots.frame).toMatchObject({ sha256: sha, bytes: jpeg.length });
     expect(Date.parse(events[0]!.updated!)).toBeGreaterThan(0);
     expect(tombstones.map((t) => t.id).sort()).toEqual([ids.old1, ids.old2].sort());
+    expect(tombstones.every((t) => t.reason === 'retention')).toBe(true);
     expect(all.horizon_seq).toBe(0);
     // Paged: two at a time, the next page after the last seq of this one, nothing twice, nothing missed.
     const paged: number[] = [];
