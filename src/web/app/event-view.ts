@@ -4,7 +4,7 @@ import { api, ApiError, evidenceUrl, snapshotUrl, type EventJson, type PlateChar
 import { h, replace, svg } from './dom.js';
 import { dateTime, duration, percent } from './format.js';
 import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
-import { colourReadings, formatPlate, rememberedResults } from './search-view.js';
+import { boxTag, colourReadings, formatPlate, rememberedResults } from './search-view.js';
 
 export async function renderEvent(root: HTMLElement, id: number, backHash: string): Promise<void> {
   replace(root, h('p', { class: 'summary', role: 'status' }, t('loading')));
@@ -28,7 +28,7 @@ export async function renderEvent(root: HTMLElement, id: number, backHash: strin
     h('div', { class: 'event-nav' }, h('a', { href: backHash, class: 'back' }, `← ${t('backToResults')}`), stepper(e.id)),
     h('header', { class: 'event-head' },
       h('h1', { id: 'event-title' }, heading),
-      h('p', { class: 'event-sub' }, `${t('eventTitle', { id: e.id })} · ${e.camera} · ${placeName(e.location)} · ${dateTime(e.start)}`)),
+      h('p', { class: 'event-sub' }, `${t('eventTitle', { id: e.id })} · ${e.camera}`, boxTag(e), ` · ${placeName(e.location)} · ${dateTime(e.start)}`)),
     h('div', { class: 'event-body' },
       h('div', { class: 'event-media' }, frameFigure(e)),
       h('div', { class: 'event-facts' },
@@ -116,6 +116,7 @@ function facts(e: EventJson): HTMLElement {
     row(t('fieldLabel'), labelName(e.label)),
     row(e.kind === 'plate' ? t('fieldPlateScore') : t('fieldScore'), e.score === null ? null : percent(e.score)),
     row(t('fieldCamera'), e.camera),
+    e.box_name === undefined ? null : row(t('fieldBox'), e.box_id === undefined ? e.box_name : t('boxEventRef', { box: e.box_name, id: e.box_id })),
     row(t('fieldPlace'), placeName(e.location)),
     row(t('fieldZones'), e.zones.map(placeName).join(', ')),
     instant ? row(t('fieldTime'), dateTime(e.start)) : row(t('fieldStart'), dateTime(e.start)),

@@ -101,6 +101,8 @@ const EN = {
   state_down: 'Down',
   state_failed: 'Needs attention',
   state_stopped: 'Stopped',
+  state_unknown: 'Unknown',
+  lastSeenState: 'Last seen: {state}',
   secondsAgo: '{s} s ago',
   never: 'never',
   watchLive: 'Watch live',
@@ -140,6 +142,14 @@ const EN = {
   closeZoom: 'Close',
   timeFormatHelp: 'YYYY-MM-DD HH:MM, 24-hour, box time',
   badTime: 'Write the time as YYYY-MM-DD HH:MM, e.g. 2026-11-28 14:00',
+  colBox: 'Box',
+  boxUnreachable: 'unreachable',
+  boxUnreachableTitle: "The hub cannot reach this box: its cameras' state is as last seen, their events and pictures so far are kept at the hub",
+  boxLag: 'events {s} s behind',
+  boxLagTitle: "The hub holds this box's events up to {s} s after the box recorded them",
+  onBox: 'box {box}',
+  fieldBox: 'Box',
+  boxEventRef: '{box} (its event {id})',
 };
 
 type Key = keyof typeof EN;
@@ -243,6 +253,8 @@ const ZH: Record<Key, string> = {
   state_down: '断开',
   state_failed: '需处理',
   state_stopped: '已停止',
+  state_unknown: '未知',
+  lastSeenState: '最后一次获取时：{state}',
   secondsAgo: '{s} 秒前',
   never: '无',
   watchLive: '实时查看',
@@ -282,6 +294,14 @@ const ZH: Record<Key, string> = {
   closeZoom: '关闭',
   timeFormatHelp: '格式 YYYY-MM-DD HH:MM，24 小时制，设备时间',
   badTime: '时间格式应为 YYYY-MM-DD HH:MM，例如 2026-11-28 14:00',
+  colBox: '设备',
+  boxUnreachable: '无法连接',
+  boxUnreachableTitle: '中心无法连接该设备：摄像机状态为最后一次获取时的状态，已同步的事件和图片仍保存在中心',
+  boxLag: '事件延迟 {s} 秒',
+  boxLagTitle: '中心收到该设备事件的时间比设备记录时晚 {s} 秒',
+  onBox: '设备 {box}',
+  fieldBox: '设备',
+  boxEventRef: '{box}（该设备上的事件 {id}）',
 };
 
 const LABELS: Record<string, [string, string]> = {

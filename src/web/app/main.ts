@@ -116,7 +116,7 @@ function route(): void {
     else location.hash = next;
   };
   if (parts[0] === 'event' && parts[1]) void renderEvent(main, Number(parts[1]), lastSearch);
-  else if (parts[0] === 'cameras') renderCameras(main, info.live, view.signal);
+  else if (parts[0] === 'cameras') renderCameras(main, info.live, view.signal, info.boxes !== undefined);
   else if (parts[0] === 'live' && parts[1]) renderLive(main, decodeURIComponent(parts[1]), view.signal);
   else renderSearch(main, parseSearchHash(query), info, go);
   // Keyboard and screen-reader users land on the new view's content, not back at the top of the page.

@@ -138,7 +138,7 @@ export function renderSearch(root: HTMLElement, state: SearchState, info: BoxInf
     const to = timeInput('qf-to', f.time?.to);
     const timeError = h('p', { class: 'form-error', role: 'alert', id: 'qf-time-error' });
     replace(quickFields,
-      select('qf-camera', t('chipCamera'), t('anyCamera'), info.cameras.map((c) => [c.name, `${c.name} · ${c.location}`]), cameras.length === 1 ? cameras[0]!.name : '',
+      select('qf-camera', t('chipCamera'), t('anyCamera'), info.cameras.map((c) => [c.name, `${c.name} · ${c.location}${c.box === undefined ? '' : ` · ${t('onBox', { box: c.box })}`}`]), cameras.length === 1 ? cameras[0]!.name : '',
         // Places in a filter are alternatives (either named place matches); picking one camera here means
         // that camera only, so it replaces them.
         (v) => edit((x) => ({ ...x, places: v ? [{ kind: 'camera' as const, name: v }] : x.places.filter((p) => p.kind !== 'camera') }))),
@@ -235,7 +235,7 @@ function card(e: SearchHit): HTMLElement {
   const nearTitle = ([['label', 'nearMatchLabel'], ['colour', 'nearMatchColour'], ['rider-colour', 'nearMatchRiderColour']] as const)
     .filter(([reason]) => e.near_match?.includes(reason)).map(([, key]) => t(key));
   return h('li', { class: 'card' },
-    h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}, ${day(e.start)} ${clock(e.start)}${e.sightings > 1 ? `, ${t('sightings', { n: e.sightings })}` : ''}` },
+    h('a', { href: `#/event/${e.id}`, class: 'card-link', 'aria-label': `${title}, ${e.camera}${e.box_name === undefined ? '' : ` (${t('onBox', { box: e.box_name })})`}, ${day(e.start)} ${clock(e.start)}${e.sightings > 1 ? `, ${t('sightings', { n: e.sightings })}` : ''}` },
       h('div', { class: 'thumb' }, image
         ? h('img', { src: snapshotUrl(e.id, image), alt: '', loading: 'lazy', decoding: 'async' })
         : h('span', { class: 'no-image' }, t('noImage')),
@@ -247,7 +247,7 @@ function card(e: SearchHit): HTMLElement {
           colours.map((c) => h('span', { class: 'colour' }, h('span', { class: 'swatch', style: `background:${colourSwatch(c.colour)}` }),
             `${c.part === 'upper' ? `${t('chipUpper')} ` : c.part === 'lower' ? `${t('chipLower')} ` : ''}${colourName(c.colour)}`)),
           nearTitle.length ? h('span', { class: 'near', title: nearTitle.join('\n') }, t('nearMatch')) : null),
-        h('div', { class: 'card-place' }, `${e.camera} · ${placeName(e.location)}${e.zones.length ? ` · ${e.zones.map(placeName).join(', ')}` : ''}`),
+        h('div', { class: 'card-place' }, e.camera, boxTag(e), ` · ${placeName(e.location)}${e.zones.length ? ` · ${e.zones.map(placeName).join(', ')}` : ''}`),
         plate ? h('div', { class: 'plate-line' }, h('span', { class: 'plate' }, formatPlate(plate)),
           nearPlate ? h('span', { class: 'near', title: t('nearMatchPlate') }, t('nearMatch')) : null) : null)));
 }
@@ -280,6 +280,11 @@ export function colourReadings(e: EventJson): Array<{ colour: string; part: stri
     if (reading?.colour) out.push({ colour: reading.colour, part });
   }
   return out;
+}
+
+/** At a station hub: the box the event comes from, small, next to the camera; nothing on a box. */
+export function boxTag(e: EventJson): Array<HTMLElement | string> | null {
+  return e.box_name === undefined ? null : [' ', h('small', { class: 'box-name muted' }, t('onBox', { box: e.box_name }))];
 }
 
 /** 贵F12345 → 贵F·12345, the way plates are written. */
