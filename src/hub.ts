@@ -93,9 +93,18 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const cameraRows = (): CameraRowJson[] =>
     [...replicators.values()].flatMap((r) => {
-      const { status, up } = r.status;
+      const { status, up, at } = r.status;
       const lag = Math.round(r.lagSeconds() * 10) / 10;
-      return (status?.cameras ?? []).map((c) => ({ ...c, box: r.name, box_up: up, box_lag_s: up ? lag : null }));
+      // The box's rows as last read: while it is unreachable their frame age keeps growing from that moment
+      // rather than standing still at what it was (the page shows the camera's state as unknown then).
+      const staleS = up || at === null ? 0 : (Date.now() - at) / 1000;
+      return (status?.cameras ?? []).map((c) => ({
+        ...c,
+        ...(staleS > 0 && c.last_frame_age_s !== null ? { last_frame_age_s: Math.round((c.last_frame_age_s + staleS) * 10) / 10 } : {}),
+        box: r.name,
+        box_up: up,
+        box_lag_s: up ? lag : null,
+      }));
     });
   const cameraRoutes = (app: FastifyInstance) => {
     app.get('/api/info', async (): Promise<BoxInfoJson> => ({
