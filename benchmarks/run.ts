@@ -1,9 +1,11 @@
-// npm run bench [-- accuracy|two-wheelers|colour|detect|ingest|plates|search|pipeline ...] [-- --seconds N --cameras 1,4,8 --runs N
-// --pipeline-cameras 2,4,8,12,16 --pipeline-sizing]: runs the benchmarks and prints their tables (markdown).
+// npm run bench [-- accuracy|two-wheelers|colour|detect|ingest|plates|search|pipeline|hub ...] [-- --seconds N --cameras 1,4,8 --runs N
+// --pipeline-cameras 2,4,8,12,16 --pipeline-sizing
+// --events N --hub-box-events N --lag-seconds S --hub-runs N]: runs the benchmarks and prints their tables (markdown).
 import { parseArgs } from 'node:util';
 import { accuracyBenchmark } from './accuracy.js';
 import { colourBenchmark } from './colour.js';
 import { detectBenchmark } from './detect.js';
+import { hubBenchmark } from './hub.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
 import { platesBenchmark } from './plates.js';
@@ -19,6 +21,12 @@ const { values, positionals } = parseArgs({
     'pipeline-cameras': { type: 'string', default: '2,4,8,12,16' },
     'pipeline-sizing': { type: 'boolean', default: false },
     'search-sizes': { type: 'string', default: '1000000,10000000' },
+    // hub (not in the default set: it needs PostgreSQL's server binaries): events for the search shapes, the box
+    // store replicated for throughput, seconds of writes per lag row, timed runs per search shape.
+    events: { type: 'string', default: '10000000' },
+    'hub-box-events': { type: 'string', default: '100000' },
+    'lag-seconds': { type: 'string', default: '60' },
+    'hub-runs': { type: 'string', default: '100' },
   },
 });
 const wanted = new Set(positionals.length ? positionals : ['accuracy', 'two-wheelers', 'colour', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
@@ -30,6 +38,9 @@ if (wanted.has('colour')) tables.push(await colourBenchmark());
 if (wanted.has('detect')) tables.push(await detectBenchmark(Number(values.runs)));
 if (wanted.has('plates')) tables.push(await platesBenchmark());
 if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes'].split(',').map(Number)));
+if (wanted.has('hub')) {
+  tables.push(await hubBenchmark({ events: Number(values.events), boxEvents: Number(values['hub-box-events']), lagSeconds: Number(values['lag-seconds']), runs: Number(values['hub-runs']) }));
+}
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
 if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds, values['pipeline-sizing']));
 console.log('\n' + tables.join('\n\n'));

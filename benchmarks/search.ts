@@ -10,16 +10,16 @@ import { LETTERS, BODY } from '../src/plates/plate-rules.js';
 import { parseQuery, type Place } from '../src/search/query-parser.js';
 import { PROJECT_ROOT } from '../src/version.js';
 
-const DIR = path.join(PROJECT_ROOT, '.cache', 'bench');
-const LOCATIONS = ['market', 'school gate', 'north checkpoint', 'bus station', 'hospital', 'town square', 'bridge road', 'river walk', 'temple', 'east street',
+export const DIR = path.join(PROJECT_ROOT, '.cache', 'bench');
+export const LOCATIONS = ['market', 'school gate', 'north checkpoint', 'bus station', 'hospital', 'town square', 'bridge road', 'river walk', 'temple', 'east street',
   'west street', 'old town', 'stadium', 'police station', 'post office', 'south gate', 'park', 'library', 'mall', 'night market'];
-const ZH = ['集市', '校门', '北卡口', '汽车站', '医院', '广场', '桥头', '河边', '寺庙', '东街', '西街', '老城', '体育场', '派出所', '邮局', '南门', '公园', '图书馆', '商场', '夜市'];
+export const ZH = ['集市', '校门', '北卡口', '汽车站', '医院', '广场', '桥头', '河边', '寺庙', '东街', '西街', '老城', '体育场', '派出所', '邮局', '南门', '公园', '图书馆', '商场', '夜市'];
 const LABELS: Array<[string, number]> = [['person', 0.5], ['car', 0.3], ['motorcycle', 0.1], ['bicycle', 0.04], ['bus', 0.02], ['truck', 0.04]];
 const COLOURS: Array<[string, number]> = [['white', 0.25], ['black', 0.2], ['grey', 0.18], ['red', 0.08], ['blue', 0.1], ['green', 0.04], ['yellow', 0.04], ['brown', 0.04], ['orange', 0.02], ['pink', 0.02], ['purple', 0.01], ['cyan', 0.02]];
 const YEAR_MS = 365 * 86_400_000;
-const END = Date.parse('2026-11-28T12:00:00+08:00');
+export const END = Date.parse('2026-11-28T12:00:00+08:00');
 
-function rng(seed: number) {
+export function rng(seed: number) {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
@@ -30,7 +30,7 @@ function pick<T>(r: () => number, weighted: Array<[T, number]>): T {
   return weighted[0]![0];
 }
 
-function event(r: () => number, i: number): EventFields {
+export function event(r: () => number, i: number): EventFields {
   const cam = i % 116;
   const location = LOCATIONS[cam % LOCATIONS.length]!;
   // Busier by day: two thirds of the traffic between 07:00 and 21:00.
@@ -54,7 +54,7 @@ function event(r: () => number, i: number): EventFields {
  * writes, to measure its batched insert rate; the rest are bulk-loaded with the same schema, indexes built
  * afterwards (through EventStore alone, a 10M store takes over half an hour to build here).
  */
-async function buildStore(n: number): Promise<{ file: string; rate: number | undefined }> {
+export async function buildStore(n: number): Promise<{ file: string; rate: number | undefined }> {
   mkdirSync(DIR, { recursive: true });
   const file = path.join(DIR, `search-${n}.db`);
   if (existsSync(file)) return { file, rate: undefined };
@@ -106,16 +106,21 @@ async function buildStore(n: number): Promise<{ file: string; rate: number | und
   return { file, rate };
 }
 
-const QUERIES = [
+export const QUERIES = [
   'red motorbike at market 14:00', '集市 红色摩托车 下午两点', 'person near school gate yesterday evening', 'white car', 'black car at north checkpoint',
   'man in a red jacket', '穿红衣服的人', 'blue jeans', 'truck last 2 hours', '最近两小时 货车', 'bus station 8am', '2026-09-12 car',
   '9月12日 医院 行人', 'between 13:00 and 15:00 bicycle', '贵F12345', '贵F·8', 'F12*45', 'crossing', 'yellow taxi 夜市', 'motorcycle',
 ];
 
-export async function searchBenchmark(sizes: number[]): Promise<string> {
+/** The parser's context the search benchmarks run with: the town's places, "now" at the end of the year of events. */
+export function searchContext() {
   const places: Place[] = LOCATIONS.map((name, i) => ({ kind: 'location', name, terms: [name, ZH[i]!] }));
   places.push({ kind: 'zone', name: 'crossing', camera: 'cam-001', terms: ['crossing', '斑马线'] });
-  const ctx = { now: new Date(END), timeZone: 'Asia/Shanghai', windowMinutes: 30, places };
+  return { now: new Date(END), timeZone: 'Asia/Shanghai', windowMinutes: 30, places };
+}
+
+export async function searchBenchmark(sizes: number[]): Promise<string> {
+  const ctx = searchContext();
   const sections: string[] = [];
   for (const n of sizes) {
     const { file, rate } = await buildStore(n);
