@@ -41,6 +41,8 @@ export interface HubBox {
   name: string;
   url: string;
   bus?: string | null;
+  /** The box's bus.curve.public_key, when its bus uses CURVE (the hub's own pair then goes in `extra.bus`). */
+  serverKey?: string;
 }
 
 /** The hub's config: its PostgreSQL, its boxes (the hub's replicate token), an officer's token at the hub. */
@@ -48,7 +50,7 @@ export function writeHubConfig(dir: string, options: { databaseUrl: string; boxe
   mkdirSync(dir, { recursive: true });
   const config = {
     database: { url: options.databaseUrl, pool: 4 },
-    boxes: options.boxes.map((b) => ({ name: b.name, url: b.url, token: STATION_TOKENS.hub, bus: b.bus ? { endpoint: b.bus } : null })),
+    boxes: options.boxes.map((b) => ({ name: b.name, url: b.url, token: STATION_TOKENS.hub, bus: b.bus ? { endpoint: b.bus, ...(b.serverKey ? { server_key: b.serverKey } : {}) } : null })),
     api: { host: '127.0.0.1', port: 0, auth_failures_per_minute: 10_000, tokens: [{ name: 'officer', token: STATION_TOKENS.officer }, { name: 'ops', token: STATION_TOKENS.admin, scopes: ['admin'] }] },
     data_dir: './hub-data',
     time_zone: 'Asia/Shanghai',

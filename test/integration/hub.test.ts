@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { curveKeyPair } from 'zeromq';
 import type { CamerasJson, SearchResultJson } from '../../src/contract/types.js';
 import { sample, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { startPostgres, type ThrowawayPostgres } from '../harness/postgres.js';
@@ -36,14 +37,19 @@ async function createDatabase(name: string): Promise<string> {
   return postgres.url.replace(/\/vigil$/, `/${name}`);
 }
 
+// The south box publishes with CURVE, as a box whose bus leaves the machine must: the hub is a listed client.
+const southKeys = curveKeyPair();
+const hubKeys = curveKeyPair();
+
 function startHub(databaseUrl: string, name: string, replication: Record<string, number> = {}): Promise<DaemonProcess> {
   const file = writeHubConfig(path.join(dir, name), {
     databaseUrl,
     boxes: [
       { name: 'north', url: `http://127.0.0.1:${northHttp.port}`, bus: `tcp://127.0.0.1:${northBus.port}` },
-      { name: 'south', url: south.address, bus: `tcp://127.0.0.1:${southBusPort}` },
+      { name: 'south', url: south.address, bus: `tcp://127.0.0.1:${southBusPort}`, serverKey: southKeys.publicKey },
     ],
     replication,
+    extra: { bus: { public_key: hubKeys.publicKey, secret_key: hubKeys.secretKey } },
   });
   return startDaemonProcess(['--config', file], {}, { mode: 'hub' });
 }
@@ -88,7 +94,13 @@ beforeAll(async () => {
   tamperedSha = tampered.sha256;
   writeFileSync(tampered.file, Buffer.from('not the picture that was captured'));
   north = await startDaemonProcess(['--config', writeBoxConfig({ name: 'north', dir: northDir, busPort: northBusPort, cameras: [{ name: 'north-campus', url: rtsp.url('campus'), location: 'school gate', aliases: ['学校'] }] })]);
-  south = await startDaemonProcess(['--config', writeBoxConfig({ name: 'south', dir: southDir, busPort: southBusPort, cameras: [{ name: 'south-lot', url: rtsp.url('lot'), location: 'market', aliases: ['集市'] }] })]);
+  south = await startDaemonProcess(['--config', writeBoxConfig({
+    name: 'south',
+    dir: southDir,
+    busPort: southBusPort,
+    cameras: [{ name: 'south-lot', url: rtsp.url('lot'), location: 'market', aliases: ['集市'] }],
+    extra: { bus: { publish: `tcp://127.0.0.1:${southBusPort}`, curve: { public_key: southKeys.publicKey, secret_key: southKeys.secretKey, clients: [hubKeys.publicKey] } } },
+  })]);
   northHttp = await startTcpProxy(Number(new URL(north.address).port));
   northBus = await startTcpProxy(northBusPort);
   hub = await startHub(postgres.url, 'hub');
@@ -149,6 +161,13 @@ describe('a station hub', () => {
     northBus.restore();
     await converged(postgres.url, 'north', north.address);
     expect(sample(await (await fetch(`${hub!.address}/metrics`)).text(), 'vigil_hub_box_up', { box: 'north' })).toBe(1);
+    // Live events come over each box's bus (south's with CURVE), not only by polling /api/changes.
+    for (const box of ['north', 'south']) {
+      await waitFor(`events of ${box} through its bus`, async () => {
+        const m = await (await fetch(`${hub!.address}/metrics`)).text();
+        return sample(m, 'vigil_hub_events_total', { box })! > sample(m, 'vigil_hub_backfill_events_total', { box })! || undefined;
+      }, 60_000, 500);
+    }
   }, 180_000);
 
   it('neither loses nor doubles an event when killed in the middle of a backfill, stopped, or its PostgreSQL restarts', async () => {
