@@ -10,6 +10,8 @@ import { startPostgres, type ThrowawayPostgres } from '../harness/postgres.js';
 import { closedPort } from '../harness/rtsp-process.js';
 import { STATION_TOKENS, writeBoxConfig, writeHubConfig } from '../harness/station.js';
 import { waitFor } from '../harness/wait.js';
+import { EventStore } from '../../src/events/store.js';
+import { PgEventStore } from '../../src/hub/pg-store.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-hub-config-'));
 
@@ -50,8 +52,21 @@ describe('a running hub reloading its config', () => {
   const boxes: DaemonProcess[] = [];
   let hub: DaemonProcess;
 
+  let eastStore = '';
   beforeAll(async () => {
     postgres = await startPostgres();
+    // East deleted old events and then pruned their tombstones (past TOMBSTONE_DAYS): a hub that had read only
+    // its first change cannot learn what happened to the next ones, and must say so.
+    const east = EventStore.open(path.join(dir, 'east', 'data'), { flushMs: 1 });
+    for (let i = 0; i < 3; i++) await east.insert({ kind: 'motion', camera: 'east-cam', location: 'east', start: 1000 + i, end: 2000 + i });
+    east.enforceRetention(Date.now(), 1e12, path.join(dir, 'east', 'data', 'snapshots'));
+    east.pruneTombstones(Date.now() + 1);
+    expect(east.horizonSeq()).toBe(6);
+    eastStore = east.storeId;
+    east.close();
+    const hubStore = await PgEventStore.open(postgres.url);
+    await hubStore.apply({ box: 'east', storeId: eastStore, changes: [], lastSeq: 1, gaps: [], attachments: [] }, { storeId: null, lastSeq: 0 });
+    await hubStore.close();
     for (const name of ['east', 'west']) {
       // Boxes whose camera is down: what matters here is that the hub reaches them.
       const config = writeBoxConfig({ name, dir: path.join(dir, name), busPort: await closedPort(), cameras: [{ name: `${name}-cam`, url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: name }] });
@@ -73,6 +88,9 @@ describe('a running hub reloading its config', () => {
     hub = await startDaemonProcess(['--config', file], {}, { mode: 'hub' });
     await waitFor('the east camera at the hub', async () => ((await info()).cameras.length === 1 ? true : undefined), 30_000, 200);
     expect((await info()).boxes).toEqual(['east']);
+    // Changes 2-6 of east are gone from the box before the hub read them: recorded and counted, never skipped silently.
+    await waitFor('the gap to be counted', async () => (sample(await (await fetch(`${hub.address}/metrics`)).text(), 'vigil_hub_gaps_total', { box: 'east' }) === 5 ? true : undefined), 30_000, 200);
+    expect(hub.logRecords().some((r) => r.msg === 'box east: 5 changes could no longer be read from the box (recorded as gaps)')).toBe(true);
 
     write(['east', 'west']);
     hub.child.kill('SIGHUP');
