@@ -125,7 +125,8 @@ const MIGRATIONS: string[] = [
   // 5: "yellow taxi at the night market": place and label together, in time order.
   `CREATE INDEX events_location_label_start ON events (location, label, start_ms);`,
   // 6: replication to a station hub. An event retention deletes leaves a tombstone with the next sequence
-  // number, so a hub deletes its copy too; tombstones are pruned after a while, and horizon_seq says up to where
+  // number, so a hub knows (it keeps its copy under its own retention, and counts a gap for an event it never
+  // read); tombstones are pruned after a while, and horizon_seq says up to where
   // (a hub further behind than that has a gap it is told of). store_id names this store: a hub that sees it
   // change knows the box's history was replaced. Snapshots are served to the hub by their hash.
   `CREATE TABLE tombstones (seq INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, deleted_ms INTEGER NOT NULL);
