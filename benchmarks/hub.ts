@@ -9,7 +9,7 @@
 //    side with the same shapes on that SQLite store, parse + plan + database as the API runs them;
 // 4. what one hub holds: the database's bytes per million events.
 // Needs PostgreSQL's server binaries (scripts/install-postgres.sh). Not in `npm run bench`'s default set: it takes
-// ~30 minutes at 10M events and a PostgreSQL server; run it as `npm run bench -- hub [--events N]`.
+// ~15 minutes at 10M events once the search bench's 10M SQLite store is cached (~30 without it) and a PostgreSQL server; run it as `npm run bench -- hub [--events N]`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -352,24 +352,24 @@ export async function bulkLoad(server: ThrowawayPostgres, n: number): Promise<Lo
     await admin.query('ALTER TABLE events DROP CONSTRAINT events_box_key');
     for (const ix of indexes) await admin.query(`DROP INDEX ${ix.indexname}`);
 
-    const sql = `INSERT INTO events (box_name, box_id, seq, kind, camera, location, label, score, start_ms, end_ms, zones, attributes, tags, plate_text, updated_ms)
-      SELECT b, i, i, k, c, l, lb, s, st, en, CASE WHEN z IS NULL THEN '{}'::text[] ELSE ARRAY[z] END, a::jsonb, string_to_array(t, '|'), p, st
-      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[])
-        AS u(b, i, k, c, l, lb, s, st, en, z, a, t, p)`;
+    const sql = `INSERT INTO events (box_name, box_id, seq, kind, camera, location, label, score, start_ms, end_ms, zones, attributes, tags, plate_text, plate_alt, updated_ms)
+      SELECT b, i, i, k, c, l, lb, s, st, en, CASE WHEN z IS NULL THEN '{}'::text[] ELSE ARRAY[z] END, a::jsonb, string_to_array(t, '|'), p, pa, st
+      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+        AS u(b, i, k, c, l, lb, s, st, en, z, a, t, p, pa)`;
     const r = rng(n);
     const CHUNK = 5000;
     const inFlight: Array<Promise<unknown> | undefined> = [undefined, undefined];
     const t0 = performance.now();
     let lastReport = t0;
     for (let i = 0, turn = 0; i < n; i += CHUNK, turn ^= 1) {
-      const cols: unknown[][] = Array.from({ length: 13 }, () => []);
+      const cols: unknown[][] = Array.from({ length: 14 }, () => []);
       for (let k = i; k < Math.min(n, i + CHUNK); k++) {
         const e = event(r, k);
-        const { tags, plateText } = searchableAttributes(e.attributes);
+        const { tags, plateText, plateAlt } = searchableAttributes(e.attributes);
         const cam = Number(e.camera.slice(4)) - 1;
         const values = [`box-${Math.floor(cam / 15) + 1}`, k + 1, e.kind, e.camera, e.location, e.label ?? null, e.score ?? null, e.start, e.end ?? null,
-          e.zones?.[0] ?? null, JSON.stringify(e.attributes ?? {}), tags.join('|'), plateText];
-        for (let c = 0; c < 13; c++) cols[c]!.push(values[c]);
+          e.zones?.[0] ?? null, JSON.stringify(e.attributes ?? {}), tags.join('|'), plateText, plateAlt];
+        for (let c = 0; c < 14; c++) cols[c]!.push(values[c]);
       }
       await inFlight[turn];
       inFlight[turn] = clients[turn]!.query(sql, cols);

@@ -63,9 +63,10 @@ const isTombstone = (c: ChangeJson): c is TombstoneJson => (c as TombstoneJson).
  * event_attributes and plate_text rows: for each attribute that is an object with a string `colour` (for a
  * plate reading, its string `text`), 'name:value', and 'name:alternative' for a string alternative.
  */
-export function searchableAttributes(attributes: Record<string, unknown> | undefined | null): { tags: string[]; plateText: string | null } {
+export function searchableAttributes(attributes: Record<string, unknown> | undefined | null): { tags: string[]; plateText: string | null; plateAlt: string | null } {
   const tags = new Set<string>();
   let plateText: string | null = null;
+  let plateAlt: string | null = null;
   for (const [name, value] of Object.entries(attributes ?? {})) {
     if (!value || typeof value !== 'object') continue;
     const { colour: c0, text, alternative } = value as { colour?: unknown; text?: unknown; alternative?: unknown };
@@ -74,8 +75,9 @@ export function searchableAttributes(attributes: Record<string, unknown> | undef
     tags.add(`${name}:${colour}`);
     if (name === 'plate') plateText = colour;
     if (typeof alternative === 'string') tags.add(`${name}:${alternative}`);
+    if (name === 'plate' && typeof alternative === 'string') plateAlt = alternative;
   }
-  return { tags: [...tags], plateText };
+  return { tags: [...tags], plateText, plateAlt };
 }
 
 /** The first instant (ms, UTC) of the calendar month `ms` falls in, and of the next one. */
@@ -121,7 +123,7 @@ function rowOf(e: EventJson, now: number): Record<string, unknown> {
   const end = e.end === null || e.end === undefined ? null : Date.parse(e.end);
   if (end !== null && !Number.isSafeInteger(end)) throw new Error(`event ${e.id} (seq ${e.seq}): its end is not a time: ${String(e.end)}`);
   const updated = typeof e.updated === 'string' ? Date.parse(e.updated) : Number.NaN;
-  const { tags, plateText } = searchableAttributes(e.attributes);
+  const { tags, plateText, plateAlt } = searchableAttributes(e.attributes);
   // A picture whose SHA-256 is not one cannot be kept by it: the event is held without that snapshot.
   const frame = isSha256(e.snapshots?.frame?.sha256) ? e.snapshots.frame! : null;
   const crop = isSha256(e.snapshots?.crop?.sha256) ? e.snapshots.crop! : null;
@@ -141,6 +143,7 @@ function rowOf(e: EventJson, now: number): Record<string, unknown> {
     attributes: e.attributes ?? {},
     tags,
     plate_text: plateText,
+    plate_alt: plateAlt,
     frame_sha256: frame?.sha256 ?? null,
     frame_bytes: frame?.bytes ?? 0,
     crop_sha256: crop?.sha256 ?? null,
@@ -155,16 +158,16 @@ function rowOf(e: EventJson, now: number): Record<string, unknown> {
 // rows are not visible to the rest of its statement), so a row written that was not there before is new.
 // (RETURNING xmax = 0, the usual trick, is not allowed on a partitioned table.)
 const UPSERT_SQL = `WITH up AS (INSERT INTO events AS t (box_name, box_id, seq, kind, camera, location, label, score, start_ms, end_ms, box, path, zones,
-    attributes, tags, plate_text, frame_sha256, frame_bytes, crop_sha256, crop_bytes, frame_width, frame_height, updated_ms)
+    attributes, tags, plate_text, plate_alt, frame_sha256, frame_bytes, crop_sha256, crop_bytes, frame_width, frame_height, updated_ms)
   SELECT $1, r.box_id, r.seq, r.kind, r.camera, r.location, r.label, r.score, r.start_ms, r.end_ms, NULLIF(r.box, 'null'), NULLIF(r.path, 'null'),
-    ARRAY(SELECT jsonb_array_elements_text(r.zones)), r.attributes, ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.plate_text,
+    ARRAY(SELECT jsonb_array_elements_text(r.zones)), r.attributes, ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.plate_text, r.plate_alt,
     r.frame_sha256, r.frame_bytes, r.crop_sha256, r.crop_bytes, r.frame_width, r.frame_height, r.updated_ms
   FROM jsonb_to_recordset($2::jsonb) AS r(box_id bigint, seq bigint, kind text, camera text, location text, label text, score double precision,
-    start_ms bigint, end_ms bigint, box jsonb, path jsonb, zones jsonb, attributes jsonb, tags jsonb, plate_text text, frame_sha256 text,
+    start_ms bigint, end_ms bigint, box jsonb, path jsonb, zones jsonb, attributes jsonb, tags jsonb, plate_text text, plate_alt text, frame_sha256 text,
     frame_bytes bigint, crop_sha256 text, crop_bytes bigint, frame_width integer, frame_height integer, updated_ms bigint)
   ON CONFLICT (box_name, box_id, start_ms) DO UPDATE SET seq = EXCLUDED.seq, kind = EXCLUDED.kind, camera = EXCLUDED.camera,
     location = EXCLUDED.location, label = EXCLUDED.label, score = EXCLUDED.score, end_ms = EXCLUDED.end_ms, box = EXCLUDED.box,
-    path = EXCLUDED.path, zones = EXCLUDED.zones, attributes = EXCLUDED.attributes, tags = EXCLUDED.tags, plate_text = EXCLUDED.plate_text,
+    path = EXCLUDED.path, zones = EXCLUDED.zones, attributes = EXCLUDED.attributes, tags = EXCLUDED.tags, plate_text = EXCLUDED.plate_text, plate_alt = EXCLUDED.plate_alt,
     frame_sha256 = EXCLUDED.frame_sha256, frame_bytes = EXCLUDED.frame_bytes, crop_sha256 = EXCLUDED.crop_sha256,
     crop_bytes = EXCLUDED.crop_bytes, frame_width = EXCLUDED.frame_width, frame_height = EXCLUDED.frame_height, updated_ms = EXCLUDED.updated_ms
   -- An older version of an event (a batch replayed) never replaces a newer one.

@@ -16,7 +16,8 @@ it('starts a station (PostgreSQL, two boxes, a hub), prints the hub and its toke
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`code ${code}, signal ${signal}`)));
+  let hubAddress = '';
   try {
     await waitFor('the demo to say the station runs', () => (out.includes('The station runs') ? true : undefined), 150_000, 200).catch((err: Error) => {
       throw new Error(`${err.message}\n${out}`);
@@ -24,6 +25,7 @@ it('starts a station (PostgreSQL, two boxes, a hub), prints the hub and its toke
     const hub = /Open (http:\/\/127\.0\.0\.1:\d+) and sign in with the token\s+([0-9a-f]+)/.exec(out);
     expect(hub, out).not.toBeNull();
     const [, address, token] = hub!;
+    hubAddress = address!;
     expect(token).toBe((JSON.parse(readFileSync(path.join(dir, 'tokens.json'), 'utf8')) as { officer: string }).officer);
     const cameras = await waitFor(
       'the hub to list both boxes\' cameras',
@@ -37,10 +39,20 @@ it('starts a station (PostgreSQL, two boxes, a hub), prints the hub and its toke
     expect(cameras!.cameras.map((c) => c.box)).toEqual(['north', 'south']);
     expect((await fetch(`${address}/api/cameras`)).status).toBe(401);
   } finally {
-    // Ctrl-C reaches the whole process group, as in a terminal.
-    process.kill(-child.pid!, 'SIGINT');
+    // Ctrl-C: npm passes it on to the demo, which stops the boxes, the hub and PostgreSQL before it exits.
+    child.kill('SIGINT');
   }
-  expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 40 s'), 40_000))])).toBe(0);
+  expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 40 s'), 40_000))])).toBe('code 0, signal null');
   expect(existsSync(path.join(dir, 'postgres', 'postmaster.pid'))).toBe(false);
+  await expect(fetch(`${hubAddress}/healthz`)).rejects.toThrow();
+  // Nothing it started is left running (the boxes, the hub, their bus processes are all in its process group).
+  let left = true;
+  try {
+    process.kill(-child.pid!, 0);
+  } catch {
+    left = false;
+  }
+  if (left) process.kill(-child.pid!, 'SIGKILL');
+  expect(left).toBe(false);
   rmSync(dir, { recursive: true, force: true });
 }, 240_000);
