@@ -111,6 +111,46 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX events_plate_exact ON events (plate_text) WHERE plate_text IS NOT NULL;
     CREATE INDEX events_plate_alt ON events (plate_alt) WHERE plate_alt IS NOT NULL;`,
   },
+  {
+    name: 'a plate table of its own',
+    // A full plate is ~1,700 variants; probed in every monthly partition's index that is ~50,000 probes (242 ms
+    // at 10M events). One table of plate values, not partitioned, as the box's event_attributes is, answers it in
+    // one index. Triggers keep it equal to the events' plate_text and plate_alt, whatever writes them (apply,
+    // retention); dropping a month's partition fires no trigger, so retention removes that month's rows itself.
+    sql: `
+    CREATE TABLE event_plates (
+      value text NOT NULL,
+      box_name text NOT NULL,
+      box_id bigint NOT NULL,
+      start_ms bigint NOT NULL,
+      PRIMARY KEY (value, box_name, box_id, start_ms)
+    );
+    CREATE INDEX event_plates_event ON event_plates (box_name, box_id, start_ms);
+    CREATE INDEX event_plates_start ON event_plates (start_ms);
+    INSERT INTO event_plates (value, box_name, box_id, start_ms)
+      SELECT DISTINCT v, box_name, box_id, start_ms FROM events, unnest(ARRAY[plate_text, plate_alt]) AS v WHERE v IS NOT NULL;
+    CREATE FUNCTION event_plates_forget() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      DELETE FROM event_plates WHERE box_name = OLD.box_name AND box_id = OLD.box_id AND start_ms = OLD.start_ms;
+      RETURN NULL;
+    END $f$;
+    CREATE FUNCTION event_plates_learn() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      IF TG_OP = 'UPDATE' THEN
+        DELETE FROM event_plates WHERE box_name = OLD.box_name AND box_id = OLD.box_id AND start_ms = OLD.start_ms;
+      END IF;
+      INSERT INTO event_plates (value, box_name, box_id, start_ms)
+        SELECT v, NEW.box_name, NEW.box_id, NEW.start_ms FROM unnest(ARRAY[NEW.plate_text, NEW.plate_alt]) AS v WHERE v IS NOT NULL
+        ON CONFLICT DO NOTHING;
+      RETURN NULL;
+    END $f$;
+    CREATE TRIGGER event_plates_insert AFTER INSERT ON events FOR EACH ROW
+      WHEN (NEW.plate_text IS NOT NULL OR NEW.plate_alt IS NOT NULL) EXECUTE FUNCTION event_plates_learn();
+    CREATE TRIGGER event_plates_update AFTER UPDATE ON events FOR EACH ROW
+      WHEN (OLD.plate_text IS DISTINCT FROM NEW.plate_text OR OLD.plate_alt IS DISTINCT FROM NEW.plate_alt) EXECUTE FUNCTION event_plates_learn();
+    CREATE TRIGGER event_plates_delete AFTER DELETE ON events FOR EACH ROW
+      WHEN (OLD.plate_text IS NOT NULL OR OLD.plate_alt IS NOT NULL) EXECUTE FUNCTION event_plates_forget();`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

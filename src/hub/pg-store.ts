@@ -446,6 +446,8 @@ export class PgEventStore implements ReplicaStore {
         );
         if (rows[0]!.later) return;
         await client.query(`DROP TABLE ${quoteIdent(part.name)}`);
+        // A dropped partition fires no delete trigger: its plates go here, in the same transaction.
+        await client.query('DELETE FROM event_plates WHERE start_ms >= $1 AND start_ms < $2', [part.from, part.to]);
         deleted += Number(rows[0]!.n);
       });
     }

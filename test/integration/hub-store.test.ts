@@ -180,6 +180,8 @@ describe('the hub answers searches exactly as the box does', () => {
     expect(lost).toBeGreaterThan(0);
     expect(deleted + lost).toBe(gone.length);
     expect(await hub.countEvents('north')).toBe(box.count());
+    // Plates read again, erased and rewritten: the plate table the full-plate search uses is still in step.
+    expect(await platesOutOfStep(server.url)).toBe(0);
   }, 60_000);
 
   afterAll(async () => {
@@ -428,19 +430,38 @@ describe('schema', () => {
   });
 });
 
+/** Rows of the plate table and of the events' plate columns that do not match each other (0 when in step). */
+async function platesOutOfStep(url: string): Promise<number> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM (
+      (SELECT value, box_name, box_id, start_ms FROM event_plates
+       EXCEPT SELECT v, box_name, box_id, start_ms FROM events, unnest(ARRAY[plate_text, plate_alt]) AS v WHERE v IS NOT NULL)
+      UNION ALL
+      (SELECT v, box_name, box_id, start_ms FROM events, unnest(ARRAY[plate_text, plate_alt]) AS v WHERE v IS NOT NULL
+       EXCEPT SELECT value, box_name, box_id, start_ms FROM event_plates)) d`);
+    return Number(rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
 describe('retention', () => {
   it('drops old months whole, trims the boundary month, and hands back the attachments nothing uses', async () => {
-    const hub = await PgEventStore.open(await database('retention'));
+    const url = await database('retention');
+    const hub = await PgEventStore.open(url);
     try {
       const sha = (c: string) => c.repeat(64);
       const snap = (s: string) => ({ frame: { path: 'x.jpg', sha256: s, bytes: 1000 }, crop: null });
+      const plate = (text: string) => ({ attributes: { plate: { text, confidence: 0.9, alternative: `${text.slice(0, -1)}8` } } });
       const events = [
-        eventAt(1, '2026-08-05T10:00:00.000Z', { snapshots: snap(sha('a')) }),
+        eventAt(1, '2026-08-05T10:00:00.000Z', { snapshots: snap(sha('a')), ...plate('贵A11111') }),
         eventAt(2, '2026-09-05T10:00:00.000Z', { snapshots: snap(sha('b')) }),
         eventAt(3, '2026-09-06T10:00:00.000Z', { snapshots: snap(sha('c')) }),
-        eventAt(4, '2026-10-05T10:00:00.000Z', { snapshots: snap(sha('d')) }),
+        eventAt(4, '2026-10-05T10:00:00.000Z', { snapshots: snap(sha('d')), ...plate('贵A44444') }),
         eventAt(5, '2026-10-20T10:00:00.000Z', { snapshots: snap(sha('c')) }),
-        eventAt(6, '2026-11-05T10:00:00.000Z', { snapshots: snap(sha('e')) }),
+        eventAt(6, '2026-11-05T10:00:00.000Z', { snapshots: snap(sha('e')), ...plate('贵A66666') }),
         // Began in October, still going after the cutoff: October stays, and so does this event.
         eventAt(7, '2026-10-09T23:00:00.000Z', { end: '2026-10-10T02:00:00.000Z' }),
       ];
@@ -453,11 +474,19 @@ describe('retention', () => {
       expect(await hub.attachment(sha('c'))).toBeDefined();
       expect(await hub.attachment(sha('a'))).toBeUndefined();
       expect(await hub.countEvents()).toBe(3);
+      // The plate table follows: the dropped month's plates (no trigger fires for a dropped partition) and the
+      // trimmed month's (a delete trigger) are gone, the kept event's are found.
+      expect(await platesOutOfStep(url)).toBe(0);
+      const found = async (text: string) => (await hub.searchEvents({ kinds: [], labels: [], colours: [], places: [], time: null, plate: text, unknown: [] }, { limit: 10 })).events.map((e) => e.boxId);
+      expect(await found('贵A66666')).toEqual([6]);
+      expect(await found('贵A66668')).toEqual([6]);
+      expect(await found('贵A11111')).toEqual([]);
       // Over budget: the oldest ended events go until the estimate fits.
       const bytes = await hub.databaseBytes();
       const budget = await hub.enforceRetention(0, bytes + 2000 - 1, 2000);
       expect(budget.deleted).toBeGreaterThanOrEqual(1);
       expect(await hub.countEvents()).toBe(3 - budget.deleted);
+      expect(await platesOutOfStep(url)).toBe(0);
     } finally {
       await hub.close();
     }
