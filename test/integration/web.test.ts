@@ -51,7 +51,8 @@ async function snapshot(name: string, photo: string, box: [number, number, numbe
 
 beforeAll(async () => {
   // The day whose 14:00 is the latest past one: "下午两点" means that day's afternoon (a witness's time is
-  // in the past), whatever hour the test runs at.
+  // in the past), whatever hour the test runs at. Every event is before 14:00 on it, so none is in the future
+  // (one at 14:20 was, between 14:00 and 14:20, and kept the camera from ever being quiet).
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(Date.now() - 14 * 3600_000));
   const at = (hhmm: string) => Date.parse(`${today}T${hhmm}:00+08:00`);
   const store = EventStore.open(data, { flushMs: 1 });
@@ -59,17 +60,17 @@ beforeAll(async () => {
   const person = await snapshot('person', 'astronaut.png', [200, 20, 460, 360]);
   const car = await snapshot('car', 'messi5.jpg', [100, 100, 400, 300]);
   Object.assign(hashes, { motoFrame: moto.frame, motoCrop: moto.crop });
-  const path1: Array<[number, number, number]> = [[at('14:05'), 90, 300], [at('14:05') + 2000, 200, 260], [at('14:05') + 4000, 320, 230], [at('14:05') + 6000, 430, 215]];
-  ids.redMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.91, start: at('14:05'), end: at('14:06'),
+  const path1: Array<[number, number, number]> = [[at('13:55'), 90, 300], [at('13:55') + 2000, 200, 260], [at('13:55') + 4000, 320, 230], [at('13:55') + 6000, 430, 215]];
+  ids.redMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.91, start: at('13:55'), end: at('13:56'),
     box: [150, 60, 500, 330], path: path1, zones: ['north gate'], attributes: { colour: { colour: 'red', confidence: 0.82 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
-  ids.blueMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.77, start: at('14:20'), end: at('14:21'),
+  ids.blueMoto = (await store.insert({ kind: 'object', camera: 'market-east', location: 'market', label: 'motorcycle', score: 0.77, start: at('13:40'), end: at('13:41'),
     box: [150, 60, 500, 330], attributes: { colour: { colour: 'blue', confidence: 0.7 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
-  ids.schoolMoto = (await store.insert({ kind: 'object', camera: 'school-gate', location: 'school gate', label: 'motorcycle', score: 0.8, start: at('14:02'), end: at('14:03'),
+  ids.schoolMoto = (await store.insert({ kind: 'object', camera: 'school-gate', location: 'school gate', label: 'motorcycle', score: 0.8, start: at('13:58'), end: at('13:59'),
     box: [150, 60, 500, 330], attributes: { colour: { colour: 'red', confidence: 0.75 } }, frame: moto.frame, crop: moto.crop, frameSize: [640, 360] })).id;
   ids.person = (await store.insert({ kind: 'object', camera: 'school-gate', location: 'school gate', label: 'person', score: 0.88, start: at('09:10'), end: at('09:11'),
     box: [200, 20, 460, 360], attributes: { upper_colour: { colour: 'white', confidence: 0.8 }, lower_colour: { colour: 'black', confidence: 0.6 } }, frame: person.frame, crop: person.crop, frameSize: [640, 360] })).id;
   const chars = [...'贵F12345'].map((char, i) => ({ char, confidence: i === 6 ? 0.55 : 0.95, alternatives: i === 6 ? [{ char: 'S', confidence: 0.4 }] : [] }));
-  ids.plate = (await store.insert({ kind: 'plate', camera: 'market-east', location: 'market', label: 'car', score: 0.89, start: at('15:00'), end: at('15:00'), box: [100, 100, 400, 300],
+  ids.plate = (await store.insert({ kind: 'plate', camera: 'market-east', location: 'market', label: 'car', score: 0.89, start: at('13:45'), end: at('13:45'), box: [100, 100, 400, 300],
     attributes: { plate: { text: '贵F12345', confidence: 0.89, chars, colour: 'blue', reads: 4 }, vehicle_colour: { colour: 'white', confidence: 0.7 } }, frame: car.frame, crop: car.crop, frameSize: [640, 360] })).id;
   ids.motion = (await store.insert({ kind: 'motion', camera: 'market-east', location: 'market', start: Date.now() - 60_000, end: Date.now() - 50_000, frame: car.frame, frameSize: [640, 360] })).id;
   const everything = { kinds: [], labels: [], colours: [], places: [], time: null, plate: null, unknown: [] };
@@ -142,7 +143,7 @@ describe('the web page', () => {
     expect(await page.locator('.summary').innerText()).toContain('closest to 14:00');
     // The card carries what an officer scans for: time, camera and place, label, colour.
     const card = await page.locator('.grid .card').first().innerText();
-    expect(card).toContain('14:05:00');
+    expect(card).toContain('13:55:00');
     expect(card).toContain('market-east · market · north gate');
     expect(card).toMatch(/motorcycle/i);
     expect(card).toMatch(/red/);
@@ -440,8 +441,9 @@ describe('the web page', () => {
     await page.locator('#qf-from').fill('2026-99-01 25:00');
     await page.getByRole('button', { name: 'Apply time' }).click();
     await expect.poll(() => page.locator('#qf-time-error').innerText()).toContain('YYYY-MM-DD HH:MM');
-    const from = (await page.locator('#qf-to').inputValue()).replace(/14:30$/, '14:10');
-    await page.locator('#qf-from').fill(from);
+    const day = (await page.locator('#qf-to').inputValue()).replace(/ 14:30$/, '');
+    await page.locator('#qf-from').fill(`${day} 13:35`);
+    await page.locator('#qf-to').fill(`${day} 13:50`);
     await page.getByRole('button', { name: 'Apply time' }).click();
     await expect.poll(() => cardIds()).toEqual([ids.blueMoto]);
   }, 30_000);
