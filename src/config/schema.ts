@@ -209,7 +209,7 @@ export const BusSchema = z
         message: `${bus.publish} would let anyone who reaches this box subscribe to every event: bind it to tcp://127.0.0.1:PORT, or configure bus.curve (keys from \`vigil bus keys\`, clients: the subscribers' public keys) so that only listed subscribers get in`,
       });
     }
-    if (bus.curve && isZ85Key(bus.curve.secret_key) && isZ85Key(bus.curve.public_key) && curvePublicKeyOf(bus.curve.secret_key) !== bus.curve.public_key) {
+    if (bus.curve && !isCurvePair(bus.curve)) {
       ctx.addIssue({
         code: 'custom',
         path: ['curve', 'public_key'],
@@ -218,6 +218,26 @@ export const BusSchema = z
     }
   })
   .describe('the event bus: { publish, curve }');
+
+/** False when both keys are well-formed but the public one is not the secret one's half (a paste from two outputs). */
+export function isCurvePair(keys: { public_key: string; secret_key: string }): boolean {
+  return !isZ85Key(keys.secret_key) || !isZ85Key(keys.public_key) || curvePublicKeyOf(keys.secret_key) === keys.public_key;
+}
+
+/** The time zone officers speak in: a box's and a hub's. */
+export const TimeZoneSchema = z.string().min(1).default(Intl.DateTimeFormat().resolvedOptions().timeZone)
+  .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { message: 'not a time zone: use an IANA name such as Asia/Shanghai' })
+  .describe('the time zone officers speak in, e.g. Asia/Shanghai (default: the system\'s)');
+
+/** How wide a bare time is, at a box and at a hub. */
+export const WindowMinutesSchema = z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side');
+
+export const LogSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level'),
+  })
+  .default({ level: 'info' })
+  .describe('logging: { level }');
 
 const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9.-]{0,252})?|\[?[0-9a-f:.]+\]?)$/i;
 
@@ -270,11 +290,9 @@ export const AuditSchema = z
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./data').describe('where the event store and snapshots live, relative to the config file'),
-    time_zone: z.string().min(1).default(Intl.DateTimeFormat().resolvedOptions().timeZone)
-      .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { message: 'not a time zone: use an IANA name such as Asia/Shanghai' })
-      .describe('the time zone officers speak in, e.g. Asia/Shanghai (default: the system\'s)'),
+    time_zone: TimeZoneSchema,
     search: z.strictObject({
-      window_minutes: z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side'),
+      window_minutes: WindowMinutesSchema,
       quiet_camera_minutes: z.number().min(0.05).max(10_080).default(10)
         .describe('minutes a camera may stream without a person or vehicle before the page says it is quiet (an empty search may be the camera\'s fault)'),
     }).default({ window_minutes: 30, quiet_camera_minutes: 10 }).describe('search: { window_minutes, quiet_camera_minutes }'),
@@ -305,12 +323,7 @@ export const ConfigSchema = z
       backoff_max_s: 30,
       stable_after_s: 30,
     }),
-    log: z
-      .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level'),
-      })
-      .default({ level: 'info' })
-      .describe('logging: { level }'),
+    log: LogSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

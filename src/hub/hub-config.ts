@@ -5,8 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, checkTokens, parseConfigWith, readConfigFile, type ConfigProblem } from '../config/load.js';
 import { redactUrl } from '../config/redact.js';
-import { ApiSchema, AuditSchema, curveKey } from '../config/schema.js';
-import { curvePublicKeyOf, isZ85Key } from '../config/z85.js';
+import { ApiSchema, AuditSchema, curveKey, isCurvePair, LogSchema, TimeZoneSchema, WindowMinutesSchema } from '../config/schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -41,11 +40,9 @@ export const HubConfigSchema = z
     api: ApiSchema.default(ApiSchema.parse({ port: 8090 })),
     audit: AuditSchema.default(AuditSchema.parse({})),
     data_dir: z.string().min(1).default('./hub-data').describe('where the hub keeps attachments (snapshots by SHA-256), its audit log and token, relative to the config file'),
-    time_zone: z.string().min(1).default(Intl.DateTimeFormat().resolvedOptions().timeZone)
-      .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { message: 'not a time zone: use an IANA name such as Asia/Shanghai' })
-      .describe('the time zone officers speak in, e.g. Asia/Shanghai (default: the system\'s)'),
+    time_zone: TimeZoneSchema,
     search: z.strictObject({
-      window_minutes: z.number().int().min(1).max(720).default(30).describe('a bare time such as 14:00 means this many minutes either side'),
+      window_minutes: WindowMinutesSchema,
     }).default({ window_minutes: 30 }).describe('search: { window_minutes }'),
     store: z
       .strictObject({
@@ -71,10 +68,7 @@ export const HubConfigSchema = z
       .nullable()
       .default(null)
       .describe('the hub\'s CURVE key pair, for boxes whose bus uses CURVE: { public_key, secret_key }'),
-    log: z
-      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level') })
-      .default({ level: 'info' })
-      .describe('logging: { level }'),
+    log: LogSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -86,7 +80,7 @@ export const HubConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['boxes', i, 'bus', 'server_key'], message: 'a CURVE bus needs the hub\'s own key pair too: set bus: { public_key, secret_key } (from `vigil bus keys`) and list the public key in the box\'s bus.curve.clients' });
       }
     });
-    if (config.bus && isZ85Key(config.bus.secret_key) && isZ85Key(config.bus.public_key) && curvePublicKeyOf(config.bus.secret_key) !== config.bus.public_key) {
+    if (config.bus && !isCurvePair(config.bus)) {
       ctx.addIssue({ code: 'custom', path: ['bus', 'public_key'], message: 'is not the public half of bus.secret_key: paste both lines from one `vigil bus keys` output' });
     }
   });
