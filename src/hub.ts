@@ -80,7 +80,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     return site;
   };
   const boxOfCamera = (camera: string) => {
-    for (const r of replicators.values()) if (r.status.status?.cameras.some((c) => c.name === camera)) return new BoxClient(r.config, current.replication.timeout_s * 1000);
+    for (const r of replicators.values()) if (r.status.status?.cameras.some((c) => c.name === camera)) return r.client;
     return undefined;
   };
   const live = new LiveRelay(boxOfCamera, logger);

@@ -176,6 +176,8 @@ export class EventStore implements EventQueries {
   private readonly stmts;
   private lastObjectStatement: Database.Statement | undefined;
   private tombstoneStatement: Database.Statement | undefined;
+  private horizonStatement: Database.Statement | undefined;
+  private snapshotStatement: Database.Statement | undefined;
   private identity: string | undefined;
 
   constructor(
@@ -305,7 +307,8 @@ export class EventStore implements EventQueries {
 
   /** Changes at or below this may be gone (pruned tombstones): a reader further behind has a gap. */
   horizonSeq(): number {
-    return (this.db.prepare("SELECT value FROM meta WHERE key = 'horizon_seq'").get() as { value: number }).value;
+    this.horizonStatement ??= this.db.prepare("SELECT value FROM meta WHERE key = 'horizon_seq'");
+    return (this.horizonStatement.get() as { value: number }).value;
   }
 
   /** This store's name, made when it was created: a hub that sees it change knows the history was replaced. */
@@ -316,12 +319,11 @@ export class EventStore implements EventQueries {
 
   /** The snapshot recorded with this SHA-256 (frame or crop of any event), if an event still names it. */
   snapshotByHash(sha256: string): SnapshotRef | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT snapshot_frame AS path, snapshot_frame_bytes AS bytes FROM events WHERE snapshot_frame_sha256 = @sha
-         UNION ALL SELECT snapshot_crop, snapshot_crop_bytes FROM events WHERE snapshot_crop_sha256 = @sha LIMIT 1`,
-      )
-      .get({ sha: sha256 }) as { path: string; bytes: number } | undefined;
+    this.snapshotStatement ??= this.db.prepare(
+      `SELECT snapshot_frame AS path, snapshot_frame_bytes AS bytes FROM events WHERE snapshot_frame_sha256 = @sha
+       UNION ALL SELECT snapshot_crop, snapshot_crop_bytes FROM events WHERE snapshot_crop_sha256 = @sha LIMIT 1`,
+    );
+    const row = this.snapshotStatement.get({ sha: sha256 }) as { path: string; bytes: number } | undefined;
     return row ? { path: row.path, sha256, bytes: row.bytes } : undefined;
   }
 

@@ -69,7 +69,8 @@ export class BoxReplicator {
 
   constructor(
     readonly config: HubBoxConfig,
-    private readonly client: BoxClient,
+    /** The box's HTTP API as this replicator reaches it (the live relay uses it too). */
+    readonly client: BoxClient,
     private readonly deps: ReplicatorDeps,
   ) {}
 
