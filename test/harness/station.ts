@@ -14,11 +14,12 @@ export interface BoxSpec {
   name: string;
   dir: string;
   cameras: TestCamera[];
-  busPort: number;
+  /** Its bus on 127.0.0.1:busPort; null: no bus. */
+  busPort: number | null;
   extra?: Record<string, unknown>;
 }
 
-/** A box's config with an officer's token (read), the hub's (replicate) and an admin's; the bus on busPort. */
+/** A box's config with an officer's token (read), the hub's (replicate) and an admin's; the bus on busPort (or none). */
 export function writeBoxConfig(spec: BoxSpec): string {
   mkdirSync(spec.dir, { recursive: true });
   return writeDaemonConfig(spec.dir, {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import { composeMounts, composeValue, mountProblems } from '../harness/compose.js';
 import { loadHubConfig } from '../../src/hub/hub-config.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 
@@ -94,21 +95,13 @@ describe('deploy/', () => {
   it('runs the hub and its PostgreSQL in compose.hub.yaml, with the example config, its data and its health check', () => {
     const compose = readYaml('compose.hub.yaml');
     const services = compose.services as Record<string, Json>;
-    const resolve = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
-    const mounts = (service: string) =>
-      ((services[service]!.volumes ?? []) as string[]).map((v) => {
-        const [source, target, mode] = resolve(v).split(':');
-        return { source: source!, target: target!, mode, bind: /^[./]/.test(source!) };
-      });
+    const mounts = (service: string) => composeMounts(compose, service);
+    const resolve = composeValue;
     const problems: string[] = [];
     for (const [name, service] of Object.entries(services)) {
       const oneShot = name === 'hub-data-owner';
       if (service.restart !== (oneShot ? 'no' : 'unless-stopped')) problems.push(`${name}: restart is ${service.restart}`);
-      for (const m of mounts(name)) {
-        if (m.bind && !existsSync(path.resolve(DEPLOY, m.source))) problems.push(`${name}: mounts ${m.source}, which does not exist`);
-        if (!m.bind && !(m.source in (compose.volumes ?? {}))) problems.push(`${name}: volume ${m.source} is not declared`);
-        if (m.bind && m.mode !== 'ro') problems.push(`${name}: ${m.source} is mounted writable`);
-      }
+      problems.push(...mountProblems(compose, name, DEPLOY));
     }
     expect(problems).toEqual([]);
     // The same image and build as a box's compose file.

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeMounts, composeValue, mountProblems } from '../harness/compose.js';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { VigilMetrics } from '../../src/metrics/metrics.js';
@@ -347,24 +348,15 @@ describe('deploy/grafana dashboard', () => {
 describe('deploy/compose.yaml', () => {
   const compose = readYaml(path.join(DEPLOY, 'compose.yaml'));
   const services = compose.services as Record<string, Json>;
-  // Compose's ${VAR:-default}, at its default.
-  const resolve = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
-  const mounts = (service: string) =>
-    ((services[service]!.volumes ?? []) as string[]).map((v) => {
-      const [source, target, mode] = resolve(v).split(':');
-      return { source: source!, target: target!, mode, bind: /^[./]/.test(source!) };
-    });
+  const resolve = composeValue;
+  const mounts = (service: string) => composeMounts(compose, service);
 
   it('mounts files that exist, pins its images and keeps its data in named volumes', () => {
     const problems: string[] = [];
     for (const [name, service] of Object.entries(services)) {
       if (service.restart !== 'unless-stopped') problems.push(`${name}: restart is ${service.restart}`);
       if (service.image && !/:v?\d+\.\d+\.\d+$/.test(service.image as string) && !service.build) problems.push(`${name}: image ${service.image} is not pinned to a version`);
-      for (const m of mounts(name)) {
-        if (m.bind && !existsSync(path.resolve(DEPLOY, m.source))) problems.push(`${name}: mounts ${m.source}, which does not exist`);
-        if (!m.bind && !(m.source in (compose.volumes ?? {}))) problems.push(`${name}: volume ${m.source} is not declared`);
-        if (m.bind && m.mode !== 'ro') problems.push(`${name}: ${m.source} is mounted writable`);
-      }
+      problems.push(...mountProblems(compose, name, DEPLOY));
     }
     const build = services.vigil!.build as Json;
     expect(statSync(path.resolve(DEPLOY, build.context as string)).isDirectory()).toBe(true);

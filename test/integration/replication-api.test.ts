@@ -8,13 +8,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxStatusJson, ChangesJson, EventJson, TombstoneJson } from '../../src/contract/types.js';
 import { EventStore } from '../../src/events/store.js';
-import { writeDaemonConfig } from '../harness/daemon-config.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { closedPort } from '../harness/rtsp-process.js';
+import { STATION_TOKENS, writeBoxConfig } from '../harness/station.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-replication-'));
 const data = path.join(dir, 'data');
-const TOKENS = { reader: 'reader-token-0123456789', hub: 'hub-token-0123456789abc', admin: 'admin-token-0123456789' };
+const TOKENS = { reader: STATION_TOKENS.officer, hub: STATION_TOKENS.hub, admin: STATION_TOKENS.admin };
 const jpeg = Buffer.from('/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQH/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==', 'base64');
 const sha = createHash('sha256').update(jpeg).digest('hex');
 const tampered = Buffer.concat([jpeg, Buffer.from('x')]);
@@ -37,19 +37,7 @@ beforeAll(async () => {
   await store.update(ids.kept, { end: now - 50_000 });
   expect(store.enforceRetention(now - 90 * 86_400_000, 1e12, path.join(data, 'snapshots'))).toBe(2);
   store.close();
-  const file = writeDaemonConfig(dir, {
-    cameras: [{ name: 'gate', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'gate' }],
-    busPort: null,
-    api: {
-      auth_failures_per_minute: 10000,
-      tokens: [
-        { name: 'officer', token: TOKENS.reader },
-        { name: 'hub', token: TOKENS.hub, scopes: ['replicate'] },
-        { name: 'ops', token: TOKENS.admin, scopes: ['admin'] },
-      ],
-    },
-    extra: { plates: { enabled: false } },
-  });
+  const file = writeBoxConfig({ name: 'gate', dir, busPort: null, cameras: [{ name: 'gate', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'gate' }] });
   daemon = await startDaemonProcess(['--config', file]);
 }, 60_000);
 afterAll(async () => daemon?.stop());
