@@ -64,16 +64,14 @@ export function planPgSearch(filter: SearchFilter, options: SearchPageOptions): 
     return `$${params.length}::${cast}`;
   };
   if (filter.kinds.length > 0) where.push(`e.kind = ANY(${p(filter.kinds, 'text[]')})`);
-  // Only object and plate events have labels, so the label alone picks them, on the (label, start) index; with
-  // several, each gets its own scan (below), where `LABEL` stands for its parameter.
-  const labels = filter.labels.length > 0 ? labelsWithNeighbours(filter.labels) : [];
-  if (labels.length === 1) where.push(`e.label = ${p(labels[0], 'text')}`);
-  else if (labels.length > 1) where.push('e.label = LABEL');
-  const placeClauses: string[] = [];
-  const byKind = (kind: PlaceKind) => filter.places.filter((pl) => pl.kind === kind);
   // One value is `=`, not `= ANY`: PostgreSQL 15 reads an index in order only for plain equality on its leading
   // columns, and "at the night market" should walk (location, label, start) newest first and stop at the page.
   const oneOf = (column: string, values: string[]) => (values.length === 1 ? `${column} = ${p(values[0], 'text')}` : `${column} = ANY(${p(values, 'text[]')})`);
+  // Only object and plate events have labels, so the label alone picks them, on the (label, start) index; with
+  // several, each gets its own scan (below). The label's clause is added where the query is put together.
+  const labels = filter.labels.length > 0 ? labelsWithNeighbours(filter.labels) : [];
+  const placeClauses: string[] = [];
+  const byKind = (kind: PlaceKind) => filter.places.filter((pl) => pl.kind === kind);
   if (byKind('location').length) placeClauses.push(oneOf('e.location', byKind('location').map((pl) => pl.name)));
   if (byKind('camera').length) placeClauses.push(oneOf('e.camera', byKind('camera').map((pl) => pl.name)));
   for (const zone of byKind('zone')) {
@@ -113,19 +111,23 @@ export function planPgSearch(filter: SearchFilter, options: SearchPageOptions): 
   const offset = decodeCursor(options.cursor);
   const limit = p(options.limit + 1, 'bigint');
   const skip = p(offset, 'bigint');
-  const condition = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  const condition = (labelClause: string | undefined) => {
+    const all = labelClause ? [labelClause, ...where] : where;
+    return all.length ? ` WHERE ${all.join(' AND ')}` : '';
+  };
+  // Made only where used: every parameter added must appear in the statement.
+  const anyLabel = () => (labels.length ? oneOf('e.label', labels) : undefined);
   if (fullPlate) {
     // A full plate matches a handful of events among millions, but PostgreSQL takes each of its ~1,700 variants
     // for at least one row and walks the time index to fill the page, reading every event when there is no
     // match (26 s at 10M). Planned apart from the page (OFFSET 0 keeps the LIMIT out), the matches come from the
     // plate indexes and are sorted.
-    const matching = labels.length > 1 ? condition.replace('LABEL', `ANY(${p(labels, 'text[]')})`) : condition;
-    return { sql: `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events e${matching} OFFSET 0) e ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`, params };
+    return { sql: `SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events e${condition(anyLabel())} OFFSET 0) e ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`, params };
   }
-  if (labels.length <= 1) return { sql: `SELECT ${EVENT_COLUMNS} FROM events e${condition} ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`, params };
+  if (labels.length <= 1) return { sql: `SELECT ${EVENT_COLUMNS} FROM events e${condition(anyLabel())} ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`, params };
   // The page's rows are among the first offset + limit + 1 of each label's own scan: each stops there, and the
   // merge orders them as one scan would have. A label is in one branch only, so nothing comes twice.
   const each = p(offset + options.limit + 1, 'bigint');
-  const branches = labels.map((label) => `(SELECT ${EVENT_COLUMNS} FROM events e${condition.replace('LABEL', p(label, 'text'))} ORDER BY ${order} LIMIT ${each})`);
+  const branches = labels.map((label) => `(SELECT ${EVENT_COLUMNS} FROM events e${condition(oneOf('e.label', [label]))} ORDER BY ${order} LIMIT ${each})`);
   return { sql: `SELECT * FROM (${branches.join(' UNION ALL ')}) e ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`, params };
 }
