@@ -37,7 +37,7 @@ describe('ridden two-wheelers on street CCTV', () => {
     expect(measured.joined.twoWheelers).toBe(325);
     const joined = streetFigures(measured.joined);
     const apart = streetFigures(measured.apart);
-    // README "Two-wheelers": 84.6% found at 90.8% precision (a lower bound: the labels miss some bikes), 96.4% of cars.
+    // README "Two-wheelers": 85.2% found at 91.4% precision (a lower bound: the labels miss some bikes), 96.1% of cars.
     expect(joined.twoWheelerRecall).toBeGreaterThanOrEqual(83.5);
     expect(joined.twoWheelerPrecision).toBeGreaterThanOrEqual(89.5);
     expect(joined.fourWheelerRecall).toBeGreaterThanOrEqual(95.5);

@@ -47,6 +47,21 @@ describe('joinRiders', () => {
     expect(joinRiders([c(PERSON, 0.3, rider, false), c(MOTORCYCLE, 0.2, bike, false)], classes)).toEqual([]);
   });
 
+  it('believes a weak bike only under the middle of its rider, and takes the best-centred of two', () => {
+    // A cameraman over his tripod (skimage camera.png): he covers it, but it sits off to his side.
+    const standing: Box = [5, 66, 306, 511];
+    const tripod: Box = [141, 186, 337, 512];
+    expect(ridingCost(standing, tripod)).toBeGreaterThan(0.3);
+    expect(joinRiders([c(PERSON, 0.7, standing), c(1, 0.16, tripod, false)], classes)).toEqual([{ classId: PERSON, score: 0.7, box: standing }]);
+    // The same geometry with a bike scoring over its threshold stays a ride: the model vouches for the bike.
+    expect(joinRiders([c(PERSON, 0.7, standing), c(1, 0.6, tripod)], classes)[0]!.parts).toBeDefined();
+    // Two weak boxes under one rider: the centred one, though it scores lower.
+    const offCentre: Box = [100, 95, 150, 160];
+    expect(ridingCost(rider, offCentre)).toBeLessThan(0.3);
+    const out = joinRiders([c(PERSON, 0.8, rider), c(MOTORCYCLE, 0.3, offCentre, false), c(MOTORCYCLE, 0.2, bike, false)], classes);
+    expect(out).toEqual([{ classId: MOTORCYCLE, score: 0.2, box: [98, 50, 132, 160], parts: { vehicle: bike, riders: [rider] } }]);
+  });
+
   it('seats a pillion behind the rider, but not a third person, and not the rider of the bike behind', () => {
     const pillion: Box = [104, 46, 134, 128];
     const third: Box = [96, 40, 126, 125];
