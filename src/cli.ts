@@ -303,6 +303,7 @@ async function backup(destination: string, configFile: string, json: boolean | u
   else {
     console.log(`backed up ${summary.events} events (up to seq ${summary.lastSeq}) from ${config.data_dir} to ${summary.destination} in ${summary.seconds} s`);
     console.log(`snapshots: ${summary.snapshotsCopied} copied, ${summary.snapshotsKept} already there`);
+    console.log(`clips: ${summary.clipsCopied} copied, ${summary.clipsKept} already there`);
   }
   return 0;
 }

@@ -12,7 +12,10 @@ import { EventBus } from './bus/event-bus.js';
 import { LiveView } from './live/live-view.js';
 import { Detector } from './detect/detector.js';
 import { SnapshotWriter } from './events/snapshots.js';
-import { EventStore } from './events/store.js';
+import { EventStore, mediaRoots, type StoredEvent } from './events/store.js';
+import { ClipAssembler, sweepPartials, sweepUnindexedSegments } from './recording/clip-assembler.js';
+import { EventClipper } from './recording/event-clipper.js';
+import { RecordingExports } from './recording/recording-exports.js';
 import { DetectionScheduler } from './pipeline/detection-scheduler.js';
 import { PlateService } from './plates/plate-service.js';
 import { AuditLog, auditRetention } from './audit/audit-log.js';
@@ -84,6 +87,24 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   }
   // Published after the commit: a subscriber never hears of an event the store could lose.
   store.onCommit((events) => bus?.publish(events));
+  const roots = mediaRoots(config.data_dir);
+  // What a crash left half-written: clips and exports being assembled (no row names them), and the tail
+  // segments of runs vigil never heard closed.
+  const swept = sweepPartials(roots.clips) + sweepPartials(path.join(config.data_dir, 'exports')) + sweepUnindexedSegments(roots.recordings, store.segments.paths());
+  if (swept > 0) logger.warn({ files: swept }, `removed ${swept} clip and segment files the last run left half-written`);
+  let current = config;
+  const assembler = new ClipAssembler(ffmpeg.path, store.segments, roots.recordings);
+  const clipper = new EventClipper({
+    store,
+    assembler,
+    root: roots.clips,
+    record: (camera) => current.cameras.find((c) => c.name === camera && c.enabled)?.record,
+    settings: () => current.recording,
+    logger,
+    observer: metrics.recording,
+  });
+  const exports = new RecordingExports(assembler, path.join(config.data_dir, 'exports'));
+  exports.start();
   const interrupted = await store.closeInterrupted();
   if (interrupted > 0) logger.warn({ events: interrupted }, `closed ${interrupted} events the last run left open (it did not stop cleanly)`);
   const { workers, threads, reason } = detector.sizing;
@@ -93,17 +114,17 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     inference: (seconds, inferences) => metrics.inference(seconds, inferences),
     served: (camera, sinceLastS) => metrics.detected(camera, sinceLastS),
   });
-  let current = config;
-  const units = new CameraUnits({ ffmpeg, store, snapshots, scheduler, plates, metrics, logger });
+  const units = new CameraUnits({ ffmpeg, store, snapshots, scheduler, plates, metrics, logger, recordingsRoot: roots.recordings });
   for (const camera of config.cameras.filter((c) => c.enabled)) units.add(camera, config, false);
   metrics.setPipelineSource({
     queueDepth: () => scheduler.depth,
     utilisation: () => scheduler.utilisation,
-    storeBytes: () => store.databaseBytes() + store.snapshotBytes(),
+    storeBytes: () => store.budgetBytes(),
   });
   const audit = new AuditLog(config.data_dir, auditRetention(config));
-  const retention = new Retention({ store, snapshotRoot: snapshots.root, audit, metrics, logger }, () => current.store);
+  const retention = new Retention({ store, roots, audit, metrics, logger, pinned: (s) => clipper.pinned(s) || exports.pinned(s) }, () => current);
   retention.start();
+  clipper.recover();
   const cameras = () => units.statuses();
   metrics.setStatusSource({ cameras: () => units.statusesWithPid() });
 
@@ -130,6 +151,10 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     labels: config.detector.classes,
     timeZone: () => site.timeZone,
     site: () => site,
+    clipsRoot: roots.clips,
+    // An event that ended has its clip within post_s and a segment: its evidence waits for it.
+    clipPending: (event: StoredEvent) => event.end !== null && clipper.clipPending(event.id),
+    recordings: { store, clipsRoot: roots.clips, exports, audit, cameras: () => current.cameras.map((c) => c.name) },
     replication: {
       store,
       snapshots,
@@ -205,6 +230,10 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
       // Intake stops first (cameras, live viewers); open events are ended and written; then the store is
       // flushed and closed before the bus, so every event published is also on disk.
       await Promise.all([live.stop(), units.stopAll()]);
+      // The clips being assembled are finished; the ones still waiting for their window are made at the
+      // next start (EventClipper.recover), from the ring.
+      await clipper.close();
+      exports.stop();
       store.close();
       await Promise.all([bus?.close(), detector?.close(), plates?.close(), api.close()]);
       logger.info('vigil stopped');

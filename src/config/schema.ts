@@ -45,6 +45,33 @@ export const ZoneSchema = z
   })
   .describe('a named area of the picture: { name, aliases, polygon }');
 
+export const RecordSchema = z
+  .strictObject({
+    events: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          pre_s: z.number().min(0).max(60).default(5).describe('seconds of video kept before an event starts'),
+          post_s: z.number().min(0).max(60).default(5).describe('seconds of video kept after an event ends'),
+          max_clip_s: z.number().min(10).max(3600).default(300)
+            .describe('longest clip, in seconds; a longer event is cut into consecutive clips'),
+        }),
+      ])
+      .default({ pre_s: 5, post_s: 5, max_clip_s: 300 })
+      .describe('a clip for every event: { pre_s, post_s, max_clip_s }, or false for none'),
+    continuous: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          retention_days: z.number().min(0.01).max(3650).default(7)
+            .describe('days the continuous recording is kept (inside store.max_disk_gb, oldest first)'),
+        }),
+      ])
+      .default(false)
+      .describe('keep everything the camera sends: { retention_days }, or false to keep only event clips'),
+  })
+  .describe("the camera's own video, copied without re-encoding: { events: { pre_s, post_s, max_clip_s }, continuous: false | { retention_days } }");
+
 export const CameraSchema = z
   .strictObject({
     name: z.string().regex(CAMERA_NAME, { message: 'must be lower-case letters, digits and dashes, e.g. market-east' })
@@ -59,6 +86,7 @@ export const CameraSchema = z
     zones: z.array(ZoneSchema).default([]).describe('named areas recorded on the events that enter them'),
     motion_mask: z.array(PolygonSchema).default([])
       .describe('areas where motion is ignored (trees, a clock, a road outside the view), as polygons'),
+    record: RecordSchema.default({ events: { pre_s: 5, post_s: 5, max_clip_s: 300 }, continuous: false }),
   })
   .describe('one camera: { name, url, location, aliases, detect, zones, motion_mask }');
 
@@ -160,7 +188,7 @@ export const PlatesSchema = z
     enabled: z.boolean().default(true).describe('read licence plates on tracked vehicles'),
     min_vehicle_width: z.number().int().min(16).max(4096).default(100)
       .describe('narrowest vehicle box, in detect pixels, worth reading a plate on (plates need pixels)'),
-    interval_s: z.number().min(0.1).max(60).default(0.5).describe('seconds between reads of the same vehicle'),
+    interval_s: z.number().min(0.1).max(60).default(0.5).describe('seconds between reads of the same vehicle (doubled after each read that finds no plate, up to 8x, until it comes closer)'),
     min_reads: z.number().int().min(1).max(20).default(2).describe('agreeing reads before a plate event is recorded'),
     threads: z.number().int().min(1).max(8).default(1).describe('intra-op threads of the plate models'),
   })
@@ -169,10 +197,21 @@ export const PlatesSchema = z
 export const StoreSchema = z
   .strictObject({
     retention_days: z.number().min(0.01).max(3650).default(90).describe('events older than this are deleted with their snapshots'),
-    max_disk_gb: z.number().min(0.01).max(100000).default(20).describe('disk budget for the store and snapshots; the oldest go first'),
+    max_disk_gb: z.number().min(0.01).max(100000).default(20).describe('disk budget for the store, snapshots, clips and recordings; the oldest go first'),
     flush_ms: z.number().int().min(1).max(5000).default(100).describe('longest wait before queued writes are committed together'),
   })
   .describe('the event store: { retention_days, max_disk_gb, flush_ms }');
+
+export const RecordingSchema = z
+  .strictObject({
+    segment_s: z.number().min(0.5).max(10).default(1)
+      .describe('segments are cut at the first keyframe after this many seconds; 1 makes a segment one GOP on most cameras, so a clip starts at most one GOP early'),
+    ring_minutes: z.number().min(1).max(1440).default(10)
+      .describe('minutes of segments kept on disk for event clips on cameras that do not record continuously'),
+    min_free_mb: z.number().int().min(0).max(1_000_000).default(512)
+      .describe('recording pauses (detection goes on) while the disk under data_dir has less free space than this, in MB'),
+  })
+  .describe('how cameras are recorded: { segment_s, ring_minutes, min_free_mb }');
 
 /** tcp:// endpoints only this machine can reach; ipc:// and inproc:// never leave it. */
 export function isLoopbackEndpoint(endpoint: string): boolean {
@@ -315,6 +354,7 @@ export const ConfigSchema = z
     tracker: TrackerSchema.default(TrackerSchema.parse({})),
     plates: PlatesSchema.default(PlatesSchema.parse({})),
     store: StoreSchema.default(StoreSchema.parse({})),
+    recording: RecordingSchema.default(RecordingSchema.parse({})),
     bus: BusSchema.default(BusSchema.parse({})),
     ingest: IngestSchema.default({
       stall_timeout_s: 10,
@@ -355,6 +395,8 @@ export type DetectorConfig = z.infer<typeof DetectorSchema>;
 export type MotionSettings = z.infer<typeof MotionSchema>;
 export type TrackerConfig = z.infer<typeof TrackerSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
+export type RecordConfig = z.infer<typeof RecordSchema>;
+export type RecordingConfig = z.infer<typeof RecordingSchema>;
 export type ApiConfig = z.infer<typeof ApiSchema>;
 export type AuditConfig = z.infer<typeof AuditSchema>;
 export type PlatesConfig = z.infer<typeof PlatesSchema>;

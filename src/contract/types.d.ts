@@ -40,6 +40,49 @@ export interface ColourReadingJson { colour: ColourName; confidence: number; alt
 export interface PlateChar { char: string; confidence: number; alternatives: Array<{ char: string; confidence: number }> }
 export interface SnapshotInfo { path: string; sha256: string; bytes?: number }
 
+/**
+ * An event's video: an MP4 copied from the camera's own stream (never re-encoded), hashed when it was written.
+ * `url` serves it (Range requests work; refused with 409 if the file no longer matches `sha256`).
+ */
+export interface ClipJson {
+  url: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** What the clip covers, ISO: from the keyframe it starts at to its last frame. */
+  start: string;
+  end: string;
+  /** The camera's codec: h264 plays in every browser; hevc (H.265) does not in most, and is offered as a download. */
+  codec: string;
+  browser_playable: boolean;
+  /** The camera's stream ended before the window asked for: the clip stops where the video stopped. */
+  truncated: boolean;
+  /** Which part of a long event (0 first). */
+  part: number;
+}
+
+/** A run of recorded video on one camera that plays back to back (GET /api/recordings). */
+export interface RecordingSpanJson {
+  start: string;
+  end: string;
+  bytes: number;
+  segments: number;
+  /** Kept as continuous recording (record.continuous), not only in the ring for event clips. */
+  continuous: boolean;
+  /** The camera's stream ended at `end` (it dropped, or vigil stopped it). */
+  stream_ended: boolean;
+}
+
+/** GET /api/recordings?camera=&from=&to=: what exists on a camera in a window. */
+export interface RecordingsJson {
+  camera: string;
+  from: string;
+  to: string;
+  spans: RecordingSpanJson[];
+  /** The longest range GET /api/recordings/export.mp4 exports at once, in seconds. */
+  max_export_s: number;
+}
+
 /** An event as the API and the bus carry it. */
 export interface EventJson {
   seq: number;
@@ -66,6 +109,10 @@ export interface EventJson {
   path: Array<[number, number, number]> | null;
   frame_size: [number, number] | null;
   snapshots: { frame: SnapshotInfo | null; crop: SnapshotInfo | null };
+  /** The event's clip (its first part), or null while it has none (still going on, being written, or not recorded). */
+  clip?: ClipJson | null;
+  /** Every part, in order: an event longer than the camera's max_clip_s is cut into consecutive clips. */
+  clips?: ClipJson[];
   /** When this version of the event was written on the box (ISO): replication lag is measured from it. */
   updated?: string;
   /**

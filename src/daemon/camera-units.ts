@@ -11,6 +11,7 @@ import type { VigilMetrics } from '../metrics/metrics.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import type { DetectionScheduler } from '../pipeline/detection-scheduler.js';
 import type { PlateService } from '../plates/plate-service.js';
+import { SegmentRecorder } from '../recording/segment-recorder.js';
 
 interface CameraUnit {
   config: CameraConfig;
@@ -27,6 +28,8 @@ export interface CameraUnitDeps {
   plates: PlateService | undefined;
   metrics: VigilMetrics;
   logger: Logger;
+  /** data_dir/recordings */
+  recordingsRoot: string;
 }
 
 export class CameraUnits {
@@ -55,13 +58,22 @@ export class CameraUnits {
   add(camera: CameraConfig, settings: VigilConfig, start = true): void {
     const { metrics, logger, store, snapshots, scheduler, plates, ffmpeg } = this.deps;
     metrics.registerCamera(camera.name);
-    const supervisor = new CameraSupervisor(camera, {
+    const segments = new SegmentRecorder(camera.name, camera.record, {
+      index: store.segments,
+      root: this.deps.recordingsRoot,
+      settings: () => settings.recording,
+      logger,
+      observer: metrics.recording,
+      resume: () => void supervisor.restart(),
+    });
+    const supervisor: CameraSupervisor = new CameraSupervisor(camera, {
       ffmpeg,
       ingest: settings.ingest,
       inputArgs: settings.ffmpeg.input_args,
       decodeThreads: settings.ffmpeg.decode_threads,
       logger,
       observer: metrics,
+      ...(segments.enabled ? { recorder: segments } : {}),
     });
     const recorder = new EventRecorder(camera, store, snapshots, logger, {
       recorded: (event, seconds) => metrics.recorded(event.kind, event.label, seconds),

@@ -17,7 +17,7 @@ const RESTART_ONLY = ['data_dir', 'api.host', 'api.port', 'api.trusted_proxies',
   // pino's child loggers (one per camera, per stage) keep the level they were made with.
   'log.level'] as const;
 /** Settings every camera's ingest and pipeline are built with: a change rebuilds every camera. */
-const CAMERA_WIDE = ['ingest', 'ffmpeg', 'motion', 'tracker', 'plates'] as const;
+const CAMERA_WIDE = ['ingest', 'ffmpeg', 'motion', 'tracker', 'plates', 'recording'] as const;
 
 function at(config: VigilConfig, key: string): unknown {
   return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config);

@@ -1,7 +1,8 @@
 // A backup of a box's evidence while the daemon runs: SQLite's online backup of the event store (a
 // consistent snapshot even while events are being written; copying the file would not be), the snapshot
 // JPEGs that are not in the backup yet (they are never changed once written, so a file already there is
-// the same file), and the audit log. The API token is left out: it is a secret, and a restored box can
+// the same file), the event clips (likewise), and the audit log. Recorded segments are not copied: the ring is
+// minutes long, and continuous recording is too large for a backup of this kind (docs/operations.md). The API token is left out: it is a secret, and a restored box can
 // be given a new one.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,8 @@ export interface BackupSummary {
   databaseBytes: number;
   snapshotsCopied: number;
   snapshotsKept: number;
+  clipsCopied: number;
+  clipsKept: number;
   seconds: number;
 }
 
@@ -48,23 +51,25 @@ export async function backupStore(dataDir: string, destination: string, version:
   // Only a complete, checked copy replaces the previous backup (rename is atomic).
   renameSync(partial, target);
 
-  let copied = 0;
-  let kept = 0;
-  const walk = (from: string, to: string) => {
-    if (!existsSync(from)) return;
+  const walk = (from: string, to: string, counts = { copied: 0, kept: 0 }) => {
+    if (!existsSync(from)) return counts;
     mkdirSync(to, { recursive: true });
     for (const entry of readdirSync(from, { withFileTypes: true })) {
       const a = path.join(from, entry.name);
       const b = path.join(to, entry.name);
-      if (entry.isDirectory()) walk(a, b);
-      else if (existsSync(b) && statSync(b).size === statSync(a).size) kept++;
+      if (entry.isDirectory()) walk(a, b, counts);
+      // A clip still being written has no row yet (and is renamed when it is whole).
+      else if (entry.name.endsWith('.partial')) continue;
+      else if (existsSync(b) && statSync(b).size === statSync(a).size) counts.kept++;
       else {
         copyFileSync(a, b);
-        copied++;
+        counts.copied++;
       }
     }
+    return counts;
   };
-  walk(path.join(dataDir, 'snapshots'), path.join(destination, 'snapshots'));
+  const snapshots = walk(path.join(dataDir, 'snapshots'), path.join(destination, 'snapshots'));
+  const clips = walk(path.join(dataDir, 'clips'), path.join(destination, 'clips'));
   // The open audit log and the closed ones (audit-<time>.log) that its size limit rotated out.
   for (const name of readdirSync(dataDir)) {
     if (name === 'audit.log' || /^audit-.*\.log$/.test(name)) copyFileSync(path.join(dataDir, name), path.join(destination, name));
@@ -75,8 +80,10 @@ export async function backupStore(dataDir: string, destination: string, version:
     events,
     lastSeq,
     databaseBytes: statSync(target).size,
-    snapshotsCopied: copied,
-    snapshotsKept: kept,
+    snapshotsCopied: snapshots.copied,
+    snapshotsKept: snapshots.kept,
+    clipsCopied: clips.copied,
+    clipsKept: clips.kept,
     seconds: Math.round((performance.now() - started) / 10) / 100,
   };
   writeFileSync(path.join(destination, 'BACKUP.json'), JSON.stringify({ created: new Date().toISOString(), vigil_version: version, source: dataDir, ...summary }, null, 2) + '\n');

@@ -5,6 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'no
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SearchFilter, SearchPage, SearchPageOptions } from '../contract/search.js';
+import { SEGMENTS_MIGRATION, SegmentIndex, type Segment } from '../recording/segment-index.js';
 import type { EventQueries } from './event-queries.js';
 import { pageOf, planSearch } from './sqlite-search.js';
 
@@ -14,6 +15,21 @@ export interface SnapshotRef {
   path: string;
   sha256: string;
   bytes: number;
+}
+
+/** An event's video: an MP4 assembled from the camera's recorded segments, hashed as written. */
+export interface ClipRef {
+  /** Relative to the clips folder. */
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** What the clip covers (ms): its first keyframe to its last frame. */
+  start: number;
+  end: number;
+  /** The stream's codec as recorded: h264 plays in browsers, hevc does not in most. */
+  codec: string;
+  /** The stream ended before the window asked for did: the clip stops where the camera's video stopped. */
+  truncated: boolean;
 }
 
 export interface EventFields {
@@ -31,6 +47,8 @@ export interface EventFields {
   frame?: SnapshotRef | null;
   crop?: SnapshotRef | null;
   frameSize?: [number, number] | null;
+  /** The event's clips in order (a long event is cut into several). */
+  clips?: ClipRef[];
 }
 
 export interface StoredEvent extends Required<Omit<EventFields, 'frame' | 'crop' | 'frameSize'>> {
@@ -68,6 +86,8 @@ interface Row {
   frame_width: number | null;
   frame_height: number | null;
   updated_ms: number;
+  clips: string;
+  clip_bytes: number;
 }
 
 // Each migration runs once, in order, in a transaction; user_version records how far a store has come.
@@ -135,6 +155,11 @@ const MIGRATIONS: string[] = [
    INSERT INTO store_identity (store_id) VALUES (lower(hex(randomblob(16))));
    CREATE INDEX events_frame_sha256 ON events (snapshot_frame_sha256) WHERE snapshot_frame_sha256 IS NOT NULL;
    CREATE INDEX events_crop_sha256 ON events (snapshot_crop_sha256) WHERE snapshot_crop_sha256 IS NOT NULL;`,
+  // 7: video. An event's clips (JSON, with their bytes summed for the disk budget), and the index of the
+  // cameras' recorded segments (recording/segment-index.ts).
+  `ALTER TABLE events ADD COLUMN clips TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE events ADD COLUMN clip_bytes INTEGER NOT NULL DEFAULT 0;
+   ${SEGMENTS_MIGRATION}`,
 ];
 
 /** How long a deleted event's tombstone is served to hubs before it is pruned: a hub down longer has a gap. */
@@ -145,6 +170,23 @@ export interface Tombstone {
   seq: number;
   id: number;
   deletedAt: number;
+}
+
+/** Where an event's files live: retention removes them with their rows. */
+export interface MediaRoots {
+  snapshots: string;
+  clips: string;
+  recordings: string;
+}
+
+/** The media folders of a data_dir. */
+export function mediaRoots(dataDir: string): MediaRoots {
+  return { snapshots: path.join(dataDir, 'snapshots'), clips: path.join(dataDir, 'clips'), recordings: path.join(dataDir, 'recordings') };
+}
+
+export interface RetentionResult {
+  events: number;
+  segments: number;
 }
 
 export type StoreChange = { event: StoredEvent } | { tombstone: Tombstone };
@@ -179,6 +221,8 @@ export class EventStore implements EventQueries {
   private horizonStatement: Database.Statement | undefined;
   private snapshotStatement: Database.Statement | undefined;
   private identity: string | undefined;
+  /** The cameras' recorded segments, in the same database and budget. */
+  readonly segments: SegmentIndex;
 
   constructor(
     readonly file: string,
@@ -200,16 +244,19 @@ export class EventStore implements EventQueries {
       throw new Error(`cannot open the event store ${file}: ${(err as Error).message}`);
     }
     this.lastSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number }).value;
+    this.segments = new SegmentIndex(this.db);
     this.stmts = {
       insert: this.db.prepare(`INSERT INTO events (seq, kind, camera, location, label, score, start_ms, end_ms, box, path, zones,
-        attributes, snapshot_frame, snapshot_frame_sha256, snapshot_crop, snapshot_crop_sha256, snapshot_frame_bytes, snapshot_crop_bytes, frame_width, frame_height, updated_ms)
+        attributes, snapshot_frame, snapshot_frame_sha256, snapshot_crop, snapshot_crop_sha256, snapshot_frame_bytes, snapshot_crop_bytes, frame_width, frame_height, updated_ms,
+        clips, clip_bytes)
         VALUES (@seq, @kind, @camera, @location, @label, @score, @start_ms, @end_ms, @box, @path, @zones, @attributes, @snapshot_frame,
-        @snapshot_frame_sha256, @snapshot_crop, @snapshot_crop_sha256, @snapshot_frame_bytes, @snapshot_crop_bytes, @frame_width, @frame_height, @updated_ms)`),
+        @snapshot_frame_sha256, @snapshot_crop, @snapshot_crop_sha256, @snapshot_frame_bytes, @snapshot_crop_bytes, @frame_width, @frame_height, @updated_ms,
+        @clips, @clip_bytes)`),
       update: this.db.prepare(`UPDATE events SET seq = @seq, label = @label, score = @score, end_ms = @end_ms, box = @box, path = @path,
         zones = @zones, attributes = @attributes, snapshot_frame = @snapshot_frame, snapshot_frame_sha256 = @snapshot_frame_sha256,
         snapshot_crop = @snapshot_crop, snapshot_crop_sha256 = @snapshot_crop_sha256,
         snapshot_frame_bytes = @snapshot_frame_bytes, snapshot_crop_bytes = @snapshot_crop_bytes,
-        updated_ms = @updated_ms WHERE id = @id`),
+        updated_ms = @updated_ms, clips = @clips, clip_bytes = @clip_bytes WHERE id = @id`),
       get: this.db.prepare('SELECT * FROM events WHERE id = ?'),
       since: this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       zoneDelete: this.db.prepare('DELETE FROM event_zones WHERE event_id = ?'),
@@ -327,6 +374,11 @@ export class EventStore implements EventQueries {
     return row ? { path: row.path, sha256, bytes: row.bytes } : undefined;
   }
 
+  /** Events that ended at or after `since` (ms) and began at most a day before it, oldest first (on the start index). */
+  endedSince(since: number): StoredEvent[] {
+    return (this.db.prepare('SELECT * FROM events WHERE start_ms >= ? AND end_ms >= ? ORDER BY end_ms').all(since - 86_400_000, since) as Row[]).map(fromRow);
+  }
+
   count(kind?: EventKind): number {
     const sql = kind ? 'SELECT COUNT(*) AS n FROM events WHERE kind = ?' : 'SELECT COUNT(*) AS n FROM events';
     return (this.db.prepare(sql).get(...(kind ? [kind] : [])) as { n: number }).n;
@@ -370,17 +422,27 @@ export class EventStore implements EventQueries {
     return total;
   }
 
-  snapshotBytes(): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(snapshot_frame_bytes + snapshot_crop_bytes), 0) AS b FROM events').get() as { b: number }).b;
+  /** Bytes of the events' snapshots and clips. */
+  mediaBytes(): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(snapshot_frame_bytes + snapshot_crop_bytes + clip_bytes), 0) AS b FROM events').get() as { b: number }).b;
+  }
+
+  /** Everything the disk budget counts: the database, snapshots, clips and recorded segments. */
+  budgetBytes(): number {
+    return this.databaseBytes() + this.mediaBytes() + this.segments.bytes();
   }
 
   /**
-   * Deletes events older than `olderThan` (ms epoch), then the oldest until database + snapshots fit in
-   * `maxBytes`; snapshot files go with their rows. Returns how many events were deleted.
+   * Deletes events older than `olderThan` (ms epoch) and continuous recording past its own retention, then
+   * the oldest of those and of the ring's segments that ended before `ringBefore` until everything fits in
+   * `maxBytes`; files go with their rows, after them. Segments `pinned` says an open event or an export still
+   * needs are left alone.
    */
-  enforceRetention(olderThan: number, maxBytes: number, snapshotRoot: string): number {
+  enforceRetention(olderThan: number, maxBytes: number, roots: MediaRoots, pinned: (segment: Segment) => boolean = () => false, ringBefore = 0): RetentionResult {
     let deleted = 0;
+    let segmentsDeleted = 0;
     const remove = (rows: Row[]) => {
+      if (rows.length === 0) return;
       const del = this.db.prepare('DELETE FROM events WHERE id = ?');
       const tombstone = this.db.prepare('INSERT INTO tombstones (seq, event_id, deleted_ms) VALUES (?, ?, ?)');
       // Each deletion is a change with its own sequence number, committed with it, so a hub deletes its copy
@@ -401,17 +463,27 @@ export class EventStore implements EventQueries {
       }
       // Files after the rows: a crash in between leaves orphan files, never rows pointing at nothing.
       for (const r of rows) {
-        for (const p of [r.snapshot_frame, r.snapshot_crop]) if (p) rmSync(path.resolve(snapshotRoot, p), { force: true });
+        for (const p of [r.snapshot_frame, r.snapshot_crop]) if (p) rmSync(path.resolve(roots.snapshots, p), { force: true });
+        for (const c of JSON.parse(r.clips || '[]') as ClipRef[]) rmSync(path.resolve(roots.clips, c.path), { force: true });
       }
       deleted += rows.length;
+    };
+    const removeSegments = (segments: Segment[]) => {
+      const free = segments.filter((s) => !pinned(s));
+      this.segments.remove(free);
+      for (const s of free) rmSync(path.resolve(roots.recordings, s.path), { force: true });
+      segmentsDeleted += free.length;
+      return free.length;
     };
     this.pruneTombstones(Date.now() - TOMBSTONE_DAYS * 86_400_000);
     const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
     for (let rows = old.all(olderThan) as Row[]; rows.length > 0; rows = old.all(olderThan) as Row[]) remove(rows);
-    // Over budget: free the oldest events with their snapshots until the excess is covered (databaseBytes
-    // counts pages in use, so the rows' pages count as freed too).
+    for (let expired = this.segments.keptExpired(Date.now()); expired.length > 0 && removeSegments(expired) > 0; expired = this.segments.keptExpired(Date.now()));
+    // Over budget: free the oldest events (with their files) and the oldest recorded segments, whichever is
+    // older first, until the excess is covered (databaseBytes counts pages in use, so the rows' pages count as
+    // freed too).
     const dbBytes = this.databaseBytes();
-    const excess = dbBytes + this.snapshotBytes() - maxBytes;
+    const excess = dbBytes + this.mediaBytes() + this.segments.bytes() - maxBytes;
     if (excess > 0) {
       // What a row and its index entries take, on average: a store of events without snapshots frees
       // that much per event, not nothing. Every table and index keeps at least its root page, whatever
@@ -424,22 +496,42 @@ export class EventStore implements EventQueries {
       // the store opens (closeInterrupted), so they do not escape the budget.
       const oldest = this.db.prepare('SELECT * FROM events WHERE end_ms IS NOT NULL ORDER BY start_ms LIMIT 100 OFFSET ?');
       const doomed: Row[] = [];
+      const doomedSegments: Segment[] = [];
+      let events: Row[] = [];
+      let kept: Segment[] = [];
+      let eventOffset = 0;
+      let keptOffset = 0;
       let freed = 0;
-      for (let offset = 0; freed < excess; offset += 100) {
-        const rows = oldest.all(offset) as Row[];
-        if (rows.length === 0) break;
-        for (const r of rows) {
-          if (freed >= excess) break;
-          doomed.push(r);
-          freed += r.snapshot_frame_bytes + r.snapshot_crop_bytes + rowBytes;
+      while (freed < excess) {
+        if (events.length === 0) {
+          events = oldest.all(eventOffset) as Row[];
+          eventOffset += events.length;
+        }
+        if (kept.length === 0) {
+          kept = this.segments.oldest(ringBefore, 100, keptOffset);
+          keptOffset += kept.length;
+        }
+        const e = events[0];
+        const k = kept[0];
+        if (!e && !k) break;
+        if (e && (!k || e.start_ms <= k.start)) {
+          events.shift();
+          doomed.push(e);
+          freed += e.snapshot_frame_bytes + e.snapshot_crop_bytes + e.clip_bytes + rowBytes;
+        } else if (k) {
+          kept.shift();
+          if (pinned(k)) continue;
+          doomedSegments.push(k);
+          freed += k.bytes;
         }
       }
       remove(doomed);
+      removeSegments(doomedSegments);
     }
     // The deletions went through the WAL, which keeps its size until a checkpoint truncates it: give the
     // space back now, or the budget would be met on paper only.
-    if (deleted > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
-    return deleted;
+    if (deleted > 0 || segmentsDeleted > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { events: deleted, segments: segmentsDeleted };
   }
 
   /** Tombstones older than `before` (ms) go; the horizon moves past them. */
@@ -577,6 +669,8 @@ function toRow(e: EventFields, seq: number, now: number): Omit<Row, 'id'> {
     frame_width: e.frameSize?.[0] ?? null,
     frame_height: e.frameSize?.[1] ?? null,
     updated_ms: now,
+    clips: JSON.stringify(e.clips ?? []),
+    clip_bytes: (e.clips ?? []).reduce((sum, c) => sum + c.bytes, 0),
   };
 }
 
@@ -604,6 +698,7 @@ function fromRow(r: Row): StoredEvent {
     frame: ref(r.snapshot_frame, r.snapshot_frame_sha256, r.snapshot_frame_bytes),
     crop: ref(r.snapshot_crop, r.snapshot_crop_sha256, r.snapshot_crop_bytes),
     frameSize: r.frame_width && r.frame_height ? [r.frame_width, r.frame_height] : null,
+    clips: r.clips ? (JSON.parse(r.clips) as ClipRef[]) : [],
     updated: r.updated_ms,
   };
 }

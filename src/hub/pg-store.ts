@@ -94,6 +94,8 @@ function eventFromPgRow(r: PgEventRow): StoredEvent {
   // The box's path is not kept: the hub keeps each picture once, by its SHA-256 (attachment-path.ts).
   const ref = (sha: string | null, bytes: string): SnapshotRef | null => (sha ? { path: attachmentPath(sha), sha256: sha, bytes: Number(bytes) } : null);
   return {
+    // Clips stay on the box for now: the hub does not copy video (yet).
+    clips: [],
     id: Number(r.id),
     seq: Number(r.seq),
     kind: r.kind,

@@ -8,6 +8,7 @@ import { cameraArgs, type FfmpegBinary } from './ffmpeg.js';
 import type { CameraErrorKind } from './ffmpeg-errors.js';
 import { FrameReader, type DropReason, type FrameConsumer } from './frame-reader.js';
 import { SupervisedFfmpeg, type RunExit } from './supervised-ffmpeg.js';
+import type { SegmentRecorder } from '../recording/segment-recorder.js';
 
 /**
  * starting: first connection not yet made; up: frames arriving; down: lost, retrying with back-off;
@@ -49,7 +50,12 @@ export interface SupervisorDeps {
   logger: Logger;
   observer?: CameraObserver;
   random?: () => number;
+  /** Copies the camera's own stream to disk from the same ffmpeg (no second connection, no re-encoding). */
+  recorder?: SegmentRecorder;
 }
+
+/** stderr lines of a run kept to tell why it ended (the disk, for the recorder). */
+const STDERR_KEPT = 20;
 
 const FPS_WINDOW_MS = 10_000;
 
@@ -65,6 +71,7 @@ export class CameraSupervisor {
   private lastFrameAt: number | null = null;
   private restarts = 0;
   private lastError: CameraStatus['lastError'] = null;
+  private stderrLines: string[] = [];
 
   constructor(
     readonly camera: CameraConfig,
@@ -99,10 +106,19 @@ export class CameraSupervisor {
         killGraceMs: 2000,
       },
       {
-        spawn: () => spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+        spawn: () => {
+          this.stderrLines = [];
+          const recorder = deps.recorder;
+          const output = recorder?.outputArgs() ?? [];
+          const child = spawn(ffmpegPath, [...args, ...output], { stdio: ['ignore', 'pipe', 'pipe', output.length ? 'pipe' : 'ignore'] });
+          if (output.length) recorder!.attach(child.stdio[3] as import('node:stream').Readable | null);
+          return child;
+        },
         output: (chunk) => this.reader.push(chunk),
         firstOutput: (seconds) => (this.connectS = seconds),
         stderr: (line, error) => {
+          this.stderrLines.push(line);
+          if (this.stderrLines.length > STDERR_KEPT) this.stderrLines.shift();
           if (error) this.log.debug({ kind: error.kind, detail: error.detail }, 'ffmpeg reported an error');
           else this.log.debug({ ffmpeg: line }, 'ffmpeg');
         },
@@ -110,6 +126,7 @@ export class CameraSupervisor {
         ended: () => {
           this.reader.reset();
           this.frameTimes = [];
+          void deps.recorder?.runEnded(this.stderrLines);
           return undefined;
         },
         failed: (exit, retryInMs) => this.onFailure(exit, retryInMs),
@@ -142,9 +159,20 @@ export class CameraSupervisor {
 
   async stop(): Promise<void> {
     await this.ffmpeg.stop();
+    this.deps.recorder?.stop();
+    await this.deps.recorder?.runEnded([]);
     this.reader.reset();
     this.frameTimes = [];
     this.currentState = 'stopped';
+  }
+
+  /** Starts a new ffmpeg run at once (recording can resume): the frames pause for the reconnect. */
+  async restart(): Promise<void> {
+    if (!this.ffmpeg.running) return;
+    await this.ffmpeg.stop();
+    await this.deps.recorder?.runEnded([]);
+    this.reader.reset();
+    this.ffmpeg.start();
   }
 
   status(): CameraStatus {

@@ -136,6 +136,36 @@ export class VigilMetrics implements CameraObserver {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  private readonly segmentsTotal = new Counter({
+    name: 'vigil_recording_segments_total',
+    help: "Segments of each camera's own stream written to disk (copied, not re-encoded)",
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly recordedBytesTotal = new Counter({
+    name: 'vigil_recording_bytes_total',
+    help: "Bytes of each camera's stream written to disk as segments",
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly recordingActive = new Gauge({
+    name: 'vigil_recording_active',
+    help: 'Whether the camera is being recorded now (0: recording is paused, e.g. the disk is nearly full, or its stream is down)',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  private readonly clipsTotal = new Counter({
+    name: 'vigil_clips_total',
+    help: 'Event clips by outcome (written; truncated: the stream ended inside the window; no_video: nothing recorded for it; failed)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  private readonly clipSeconds = new Histogram({
+    name: 'vigil_clip_assembly_seconds',
+    help: 'Seconds to assemble an event clip from its segments (copying, hashing, writing)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
   private readonly authRefusedTotal = new Counter({
     name: 'vigil_api_auth_refused_total',
     help: 'Wrong tokens or session cookies presented to the API, and requests refused while their address was locked out',
@@ -204,7 +234,7 @@ export class VigilMetrics implements CameraObserver {
       });
     read('vigil_detector_queue_depth', 'Frames waiting for the detector (at most one per camera)', () => this.pipelineSource!.queueDepth());
     read('vigil_detector_utilisation', 'Busy inference workers over all workers, now (0..1)', () => this.pipelineSource!.utilisation());
-    read('vigil_store_bytes', 'Bytes of the event store (pages in use, WAL) and its snapshots', () => this.pipelineSource!.storeBytes());
+    read('vigil_store_bytes', 'Bytes of the event store (pages in use, WAL), its snapshots, clips and recorded segments', () => this.pipelineSource!.storeBytes());
   }
 
   /**
@@ -239,7 +269,7 @@ export class VigilMetrics implements CameraObserver {
   setStoreBudget(bytes: number): void {
     this.storeBudget ??= new Gauge({
       name: 'vigil_store_budget_bytes',
-      help: 'Disk budget of the event store and its snapshots (store.max_disk_gb); retention deletes the oldest events beyond it',
+      help: 'Disk budget of the event store, snapshots, clips and recordings (store.max_disk_gb); retention deletes the oldest beyond it',
       registers: [this.registry],
     });
     this.storeBudget.set(bytes);
@@ -279,12 +309,14 @@ export class VigilMetrics implements CameraObserver {
     this.motionActiveGauge.set({ camera }, 0);
     this.detectionsTotal.inc({ camera }, 0);
     this.coastedTotal.inc({ camera }, 0);
+    this.segmentsTotal.inc({ camera }, 0);
+    this.recordedBytesTotal.inc({ camera }, 0);
   }
 
   /** Removes a camera's series (it left the config): a dashboard must not show a removed camera as down. */
   async unregisterCamera(camera: string): Promise<void> {
     const perCamera = [this.framesTotal, this.droppedTotal, this.detectionsTotal, this.detectionInterval, this.coastedTotal, this.restartsTotal, this.errorsTotal, this.connectSeconds, this.motionActiveGauge,
-      this.detectionErrors, this.liveViewers, this.liveTranscoderStarts, this.liveChunksSkipped];
+      this.detectionErrors, this.liveViewers, this.liveTranscoderStarts, this.liveChunksSkipped, this.segmentsTotal, this.recordedBytesTotal, this.recordingActive];
     for (const metric of perCamera) {
       for (const { labels } of (await metric.get()).values as Array<{ labels: Record<string, string | number> }>) {
         if (labels.camera !== camera) continue;
@@ -303,6 +335,19 @@ export class VigilMetrics implements CameraObserver {
     subscriptionsRefused: (count: number) => this.busRefused.inc({ what: 'subscription' }, count),
     clientsRefused: (count: number) => this.busRefused.inc({ what: 'client' }, count),
     restarted: (reason: 'memory' | 'exited') => this.busRestarts.inc({ reason }),
+  };
+
+  /** The recorder's and the clip maker's observer (src/recording/). */
+  readonly recording = {
+    segment: (camera: string, bytes: number) => {
+      this.segmentsTotal.inc({ camera });
+      this.recordedBytesTotal.inc({ camera }, bytes);
+    },
+    active: (camera: string, active: boolean) => this.recordingActive.set({ camera }, active ? 1 : 0),
+    clip: (result: 'written' | 'truncated' | 'no_video' | 'failed', seconds?: number) => {
+      this.clipsTotal.inc({ result });
+      if (seconds !== undefined) this.clipSeconds.observe(seconds);
+    },
   };
 
   authRefused(reason: 'wrong-credential' | 'locked-out'): void {

@@ -66,14 +66,31 @@ describe('vigil backup', () => {
     expect(JSON.parse(readFileSync(path.join(dest, 'BACKUP.json'), 'utf8'))).toMatchObject({ events: one.events, vigil_version: expect.any(String) });
     expect(existsSync(path.join(dest, 'api-token'))).toBe(false);
 
-    // The daemon goes on writing; a second backup brings the copy up to date.
+    // The daemon goes on writing; a second backup brings the copy up to date, event clips included.
     await waitFor('more events', () => eventCount(path.join(dir, 'data', 'events.db')) > one.events + 1, 30_000);
+    await waitFor('an event with its clip', () => {
+      const d = new Database(path.join(dir, 'data', 'events.db'), { readonly: true });
+      try {
+        return (d.prepare("SELECT COUNT(*) AS n FROM events WHERE clips <> '[]'").get() as { n: number }).n > 0;
+      } finally {
+        d.close();
+      }
+    }, 30_000);
     const second = await runCli(['backup', dest, '--config', file, '--json']);
     expect(second.code, second.stderr).toBe(0);
     const two = JSON.parse(second.stdout.trim()) as typeof one;
     expect(two.lastSeq).toBeGreaterThan(one.lastSeq);
     expect(two.snapshotsKept).toBeGreaterThanOrEqual(one.snapshotsCopied);
     expect(two.snapshotsCopied).toBeGreaterThan(0);
+    const copy = new Database(path.join(dest, 'events.db'), { readonly: true });
+    try {
+      const clips = (copy.prepare("SELECT clips FROM events WHERE clips <> '[]'").all() as Array<{ clips: string }>).flatMap((r) => JSON.parse(r.clips) as Array<{ path: string; sha256: string }>);
+      expect(clips.length).toBeGreaterThan(0);
+      // Every clip the backed-up rows name is in the backup, byte for byte.
+      for (const c of clips) expect(createHash('sha256').update(readFileSync(path.join(dest, 'clips', c.path))).digest('hex'), c.path).toBe(c.sha256);
+    } finally {
+      copy.close();
+    }
 
     // The backup is a store vigil can search.
     const found = await runCli(['search', 'market', '--db', path.join(dest, 'events.db'), '--json']);

@@ -105,7 +105,7 @@ function storedEvent(kind: StoredEvent['kind'], camera: string): StoredEvent {
   seq++;
   return {
     id: seq, seq, kind, camera, location: 'market', label: kind === 'motion' ? null : 'car', score: 0.9, start: Date.now(), end: null,
-    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, updated: Date.now(),
+    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, clips: [], updated: Date.now(),
   };
 }
 

@@ -10,7 +10,7 @@ import { startPostgres, type ThrowawayPostgres } from '../harness/postgres.js';
 import { closedPort } from '../harness/rtsp-process.js';
 import { STATION_TOKENS, writeBoxConfig, writeHubConfig } from '../harness/station.js';
 import { waitFor } from '../harness/wait.js';
-import { EventStore } from '../../src/events/store.js';
+import { EventStore, mediaRoots } from '../../src/events/store.js';
 import { PgEventStore } from '../../src/hub/pg-store.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-hub-config-'));
@@ -59,7 +59,7 @@ describe('a running hub reloading its config', () => {
     // its first change cannot learn what happened to the next ones, and must say so.
     const east = EventStore.open(path.join(dir, 'east', 'data'), { flushMs: 1 });
     for (let i = 0; i < 3; i++) await east.insert({ kind: 'motion', camera: 'east-cam', location: 'east', start: 1000 + i, end: 2000 + i });
-    east.enforceRetention(Date.now(), 1e12, path.join(dir, 'east', 'data', 'snapshots'));
+    east.enforceRetention(Date.now(), 1e12, mediaRoots(path.join(dir, 'east', 'data')));
     east.pruneTombstones(Date.now() + 1);
     expect(east.horizonSeq()).toBe(6);
     eastStore = east.storeId;

@@ -10,7 +10,7 @@ import type { ChangeJson, EventJson, SearchFilter, TombstoneJson } from '../../s
 import type { SearchPageOptions } from '../../src/contract/search.js';
 import { parseConfig } from '../../src/config/load.js';
 import { eventJson } from '../../src/events/event-json.js';
-import { EventStore, type EventFields, type StoredEvent } from '../../src/events/store.js';
+import { EventStore, type EventFields, type StoredEvent, mediaRoots } from '../../src/events/store.js';
 import { attachmentPath } from '../../src/hub/attachment-path.js';
 import { PG_SCHEMA_VERSION } from '../../src/hub/pg-migrations.js';
 import { LOST_REASON, PgEventStore } from '../../src/hub/pg-store.js';
@@ -168,7 +168,7 @@ describe('the hub answers searches exactly as the box does', () => {
     await Promise.all(more.map((e) => box.insert(e)));
     // The oldest are erased on the box: some the hub had (their tombstones delete them), some it never read.
     const before = box.since(0, 100_000).map((e) => e.id);
-    const removed = box.enforceRetention(Date.parse('2026-09-16T00:00:00Z'), 1e12, path.join(dir, 'snapshots'));
+    const removed = box.enforceRetention(Date.parse('2026-09-16T00:00:00Z'), 1e12, mediaRoots(dir)).events;
     const gone = before.filter((id) => box.get(id) === undefined);
     expect(gone.length).toBe(removed);
     expect(removed).toBeGreaterThan(10);
@@ -277,7 +277,7 @@ describe('the hub answers searches exactly as the box does', () => {
     const body = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
     const many = Array.from({ length: 3000 }, () => `贵${'ABCDEFGHJ'[Math.floor(random() * 9)]}${Array.from({ length: 5 }, () => body[Math.floor(random() * body.length)]).join('')}`);
     const south = generateEvents(random, 6000, [], many).map((e, i) => ({ ...e, start: Date.parse('2026-09-12T00:00:00Z') + i * 1_080_000 })); // every 18 minutes, over the three months
-    const changes: EventJson[] = south.map((e, i) => eventJson({ id: i + 1, seq: i + 1, label: null, score: null, end: null, box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, ...e, updated: NOW } as StoredEvent));
+    const changes: EventJson[] = south.map((e, i) => eventJson({ id: i + 1, seq: i + 1, label: null, score: null, end: null, box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, clips: [], ...e, updated: NOW } as StoredEvent));
     let cursor = await hub.cursor('south');
     const t0 = performance.now();
     for (let i = 0; i < changes.length; i += 500) {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxStatusJson, ChangesJson, EventJson, TombstoneJson } from '../../src/contract/types.js';
-import { EventStore } from '../../src/events/store.js';
+import { EventStore, mediaRoots } from '../../src/events/store.js';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { closedPort } from '../harness/rtsp-process.js';
 import { STATION_TOKENS, writeBoxConfig } from '../harness/station.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   ids.kept = (await store.insert({ ...base, start: now - 60_000, end: null, frame: { path: 'gate/a.jpg', sha256: sha, bytes: jpeg.length } })).id;
   ids.bad = (await store.insert({ ...base, start: now - 30_000, end: now - 20_000, frame: { path: 'gate/b.jpg', sha256: tamperedSha, bytes: tampered.length } })).id;
   await store.update(ids.kept, { end: now - 50_000 });
-  expect(store.enforceRetention(now - 90 * 86_400_000, 1e12, path.join(data, 'snapshots'))).toBe(2);
+  expect(store.enforceRetention(now - 90 * 86_400_000, 1e12, mediaRoots(data)).events).toBe(2);
   store.close();
   const file = writeBoxConfig({ name: 'gate', dir, busPort: null, cameras: [{ name: 'gate', url: `rtsp://127.0.0.1:${await closedPort()}/x`, location: 'gate' }] });
   daemon = await startDaemonProcess(['--config', file]);
@@ -107,7 +107,7 @@ describe('tombstones and the horizon', () => {
   it('prunes old tombstones and moves the horizon past them', async () => {
     const store = EventStore.open(path.join(dir, 'horizon'), { flushMs: 1 });
     const e = await store.insert({ camera: 'gate', location: 'gate', kind: 'motion', start: 1000, end: 2000 });
-    expect(store.enforceRetention(Date.now(), 1e12, path.join(dir, 'horizon', 'snapshots'))).toBe(1);
+    expect(store.enforceRetention(Date.now(), 1e12, mediaRoots(path.join(dir, 'horizon'))).events).toBe(1);
     const [tomb] = store.changes(0);
     expect(tomb).toEqual({ tombstone: { seq: e.seq + 1, id: e.id, deletedAt: expect.any(Number) } });
     expect(store.lastCommittedSeq).toBe(e.seq + 1);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { EventStore, LAST_OBJECT_SQL, SCHEMA_VERSION, type StoredEvent } from '../../src/events/store.js';
+import { EventStore, LAST_OBJECT_SQL, mediaRoots, SCHEMA_VERSION, type StoredEvent } from '../../src/events/store.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'vigil-store-'));
 const base = { kind: 'object' as const, camera: 'gate', location: 'north gate' };
@@ -117,14 +117,14 @@ describe('EventStore', () => {
       await store.insert({ ...base, start: now - (10 - i) * 86_400_000, end: now - (10 - i) * 86_400_000 + 60_000, frame: snapshot(`f${i}.jpg`, 100_000), crop: snapshot(`c${i}.jpg`, 50_000) });
     }
     // Older than 7.5 days: the first three go, files too.
-    expect(store.enforceRetention(now - 7.5 * 86_400_000, 1e12, snaps)).toBe(3);
+    expect(store.enforceRetention(now - 7.5 * 86_400_000, 1e12, mediaRoots(dir)).events).toBe(3);
     expect(store.count()).toBe(7);
     expect(existsSync(path.join(snaps, 'f0.jpg'))).toBe(false);
     expect(existsSync(path.join(snaps, 'f3.jpg'))).toBe(true);
     // Budget: database plus 7 × 150 kB of snapshots must fit in database + 400 kB.
     const budget = store.databaseBytes() + 400_000;
-    store.enforceRetention(0, budget, snaps);
-    expect(store.databaseBytes() + store.snapshotBytes()).toBeLessThanOrEqual(budget);
+    store.enforceRetention(0, budget, mediaRoots(dir));
+    expect(store.budgetBytes()).toBeLessThanOrEqual(budget);
     expect(store.count()).toBeGreaterThan(0);
     expect(existsSync(path.join(snaps, 'f9.jpg'))).toBe(true); // the newest stay
     store.close();
@@ -143,7 +143,7 @@ describe('EventStore', () => {
     const open = await store.insert({ ...base, start: now - 3_600_000, frame: file('open.jpg') });
     for (let i = 0; i < 5; i++) await store.insert({ ...base, start: now - (5 - i) * 60_000, end: now - (5 - i) * 60_000 + 1000, frame: file(`e${i}.jpg`) });
     // A budget for two events: the oldest finished ones go; the open one, older than all, stays.
-    store.enforceRetention(0, store.databaseBytes() + 200_000, snaps);
+    store.enforceRetention(0, store.databaseBytes() + 200_000, mediaRoots(dir));
     expect(store.get(open.id)).not.toBeNull();
     expect(existsSync(path.join(snaps, 'open.jpg'))).toBe(true);
     expect(store.count()).toBeLessThan(6);
@@ -167,13 +167,13 @@ describe('EventStore', () => {
     await Promise.all(Array.from({ length: 2000 }, (_, i) => store.insert({ ...base, start: now - (2000 - i) * 1000, end: now - (2000 - i) * 1000 + 500, path: path5 })));
     const full = store.databaseBytes();
     // 60% of what the rows take: about 40% of the events must go, the newest stay.
-    store.enforceRetention(0, full * 0.6, path.join(dir, 'snapshots'));
+    store.enforceRetention(0, full * 0.6, mediaRoots(dir));
     const left = store.count();
     expect(left).toBeGreaterThan(1000);
     expect(left).toBeLessThan(1400);
     expect(store.databaseBytes()).toBeLessThanOrEqual(full * 0.6 + 64 * 1024);
     // Freed pages are reused, not given back, yet count as free: a second run finds nothing more to delete.
-    expect(store.enforceRetention(0, full * 0.6, path.join(dir, 'snapshots'))).toBe(0);
+    expect(store.enforceRetention(0, full * 0.6, mediaRoots(dir)).events).toBe(0);
     expect(store.count()).toBe(left);
     store.close();
   });

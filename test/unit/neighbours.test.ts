@@ -17,7 +17,7 @@ let nextId = 1;
 function event(fields: Partial<StoredEvent>): StoredEvent {
   return {
     id: nextId++, seq: nextId, kind: 'object', camera: 'market-east', location: 'market', label: 'car', score: 0.8, start: T0, end: T0 + 5000,
-    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, updated: 0, ...fields,
+    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, clips: [], updated: 0, ...fields,
   };
 }
 

@@ -11,7 +11,7 @@ let nextId = 1;
 function event(fields: Partial<StoredEvent> & { start: number }): StoredEvent {
   return {
     id: nextId++, seq: nextId, kind: 'object', camera: 'market-east', location: 'market', label: 'person', score: 0.8, end: fields.start + 5000,
-    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, updated: 0, ...fields,
+    box: null, path: null, zones: [], attributes: {}, frame: null, crop: null, frameSize: null, clips: [], updated: 0, ...fields,
   };
 }
 
