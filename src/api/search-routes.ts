@@ -10,6 +10,7 @@ import { eventJson } from '../events/event-json.js';
 import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
 import { SnapshotUnavailableError, type SnapshotWriter } from '../events/snapshots.js';
 import { InvalidCursorError, type EventQueries } from '../events/event-queries.js';
+import type { StoredEvent } from '../events/store.js';
 import { normalisePlate } from '../plates/plate-rules.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { EVENT_KINDS, PLACE_KINDS, type SearchFilter } from '../contract/search.js';
@@ -23,6 +24,10 @@ export interface SearchApiDeps {
   /** Read at every export: a config reload may change it. */
   timeZone: () => string;
   version: string;
+  /** A box's clips folder: evidence zips then include the event's clips. */
+  clipsRoot?: string;
+  /** The event's clip is still to be made (it ended moments ago): its export waits for it. */
+  clipPending?: (event: StoredEvent) => boolean;
 }
 
 
@@ -154,9 +159,13 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
       deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: `event ${event.id} is still ongoing`, event: event.id, results: 0, from: request.ip });
       throw conflict(`event ${event.id} is still ongoing: export it once it has ended (its snapshots may still be replaced by better ones)`);
     }
+    if (deps.clipPending?.(event)) {
+      deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: `event ${event.id}: its clip is still being made`, event: event.id, results: 0, from: request.ip });
+      throw conflict(`event ${event.id} ended moments ago and its clip is still being made: export it in a few seconds`);
+    }
     let pack;
     try {
-      pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone() });
+      pack = await buildEvidence(event, deps.snapshots, { exportedBy: who, exportedAt: new Date(), version: deps.version, host: os.hostname(), timeZone: deps.timeZone() }, deps.clipsRoot);
     } catch (err) {
       if (!(err instanceof EvidenceTamperedError)) throw err;
       deps.audit.write({ who, via: 'api', action: 'evidence export refused', query: err.message, event: event.id, results: 0, from: request.ip });

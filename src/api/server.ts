@@ -11,6 +11,7 @@ import type { SiteSettings } from '../search/search.js';
 import { guardedServer, registerRequestGuard, type RequestLimits } from './request-guard.js';
 import { registerCameraRoutes } from './camera-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
+import { registerRecordingRoutes, type RecordingApiDeps } from './recording-routes.js';
 import { registerReplicationRoutes, type ReplicationApiDeps } from './replication-routes.js';
 import { registerSearchRoutes, type SearchApiDeps } from './search-routes.js';
 import { registerWebRoutes } from './web-routes.js';
@@ -38,6 +39,8 @@ export interface ApiDeps {
     site: () => SiteSettings;
     /** What a station hub reads (scope replicate). */
     replication?: ReplicationApiDeps;
+    /** A box's video: clips, recordings and exports. */
+    recordings?: RecordingApiDeps;
     /** Registers /api/info and /api/cameras instead of the box's own (a hub gathers them from its boxes). */
     cameraRoutes?: (app: FastifyInstance) => void;
   };
@@ -132,6 +135,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
     if (search.live) await registerLiveRoutes(app, search.live, auth);
     if (search.replication) registerReplicationRoutes(app, search.replication, auth);
+    if (search.recordings) registerRecordingRoutes(app, search.recordings, auth);
     if (search.web) registerWebRoutes(app);
   }
   return app;

@@ -1,7 +1,7 @@
 // Cameras: each one's health as ingest sees it, refreshed every few seconds while the page is open, with a
 // way into its live view. At a station hub, a Box column: the box each camera is on, whether the hub reaches it,
 // and how far behind the box its events are when that is more than a few seconds.
-import { api, type CameraRow } from './api.js';
+import { api, ApiError, timelineHash, type CameraRow } from './api.js';
 import { h, replace } from './dom.js';
 import { clock, minutesSince } from './format.js';
 import { placeName, t } from './i18n.js';
@@ -9,6 +9,8 @@ import { placeName, t } from './i18n.js';
 const REFRESH_MS = 5000;
 /** A box's events this far behind (seconds) are worth saying so next to its name. */
 const LAG_SHOWN_S = 10;
+/** The window a camera's Recordings link opens: the last ten minutes. */
+const RECENT_MS = 10 * 60_000;
 
 /** The Box cell at a hub: the box's name, and "unreachable" or how far behind its events are. */
 function boxCell(c: CameraRow): HTMLElement {
@@ -26,15 +28,19 @@ function boxCell(c: CameraRow): HTMLElement {
 export function renderCameras(root: HTMLElement, live: boolean, signal: AbortSignal, hub = false): void {
   const status = h('p', { class: 'summary', role: 'status' }, t('loading'));
   const body = h('tbody');
+  const head = h('thead');
+  // Recordings are on a box, not at a hub; a box answers 404 on /api/recordings when it has none to list.
+  let recordings: boolean | null = hub ? false : null;
+  const drawHead = () => replace(head, h('tr', {},
+    [t('colCamera'), hub ? t('colBox') : null, t('colPlace'), t('colState'), t('colFps'), t('colLastFrame'), t('colEventsToday'), t('colRestarts'), live ? t('colLive') : null,
+      recordings ? t('colRecordings') : null]
+      .filter((c): c is string => c !== null)
+      .map((c) => h('th', { scope: 'col' }, c))));
+  drawHead();
   replace(root, h('section', { class: 'cameras', 'aria-labelledby': 'cameras-title' },
     h('h1', { id: 'cameras-title' }, t('camerasTitle')),
     status,
-    h('div', { class: 'table-wrap' }, h('table', { class: 'camera-table' },
-      h('thead', {}, h('tr', {},
-        [t('colCamera'), hub ? t('colBox') : null, t('colPlace'), t('colState'), t('colFps'), t('colLastFrame'), t('colEventsToday'), t('colRestarts'), live ? t('colLive') : null]
-          .filter((c): c is string => c !== null)
-          .map((c) => h('th', { scope: 'col' }, c)))),
-      body))));
+    h('div', { class: 'table-wrap' }, h('table', { class: 'camera-table' }, head, body))));
 
   const draw = (rows: CameraRow[], now: string) => {
     replace(body, rows.map((c) => {
@@ -57,7 +63,10 @@ export function renderCameras(root: HTMLElement, live: boolean, signal: AbortSig
         h('td', { 'data-label': t('colEventsToday'), class: 'num' }, c.events_today),
         h('td', { 'data-label': t('colRestarts'), class: 'num' }, c.restarts),
         live ? h('td', { 'data-label': t('colLive') },
-          h('a', { class: 'button secondary small', href: `#/live/${encodeURIComponent(c.name)}`, 'aria-label': t('watchLiveOf', { camera: c.name }) }, t('watchLive'))) : null);
+          h('a', { class: 'button secondary small', href: `#/live/${encodeURIComponent(c.name)}`, 'aria-label': t('watchLiveOf', { camera: c.name }) }, t('watchLive'))) : null,
+        recordings ? h('td', { 'data-label': t('colRecordings') },
+          h('a', { class: 'button secondary small recordings-link', href: timelineHash(c.name, new Date(Date.parse(now) - RECENT_MS).toISOString(), now),
+            'aria-label': t('recordingsOf', { camera: c.name }) }, t('recordingsLink'))) : null);
     }));
     status.textContent = t('camerasRefreshed', { time: clock(now) });
   };
@@ -65,6 +74,12 @@ export function renderCameras(root: HTMLElement, live: boolean, signal: AbortSig
   const refresh = async () => {
     try {
       const { cameras, now } = await api.cameras();
+      if (recordings === null && cameras[0]) {
+        const name = cameras[0].name;
+        recordings = await api.recordings(name, new Date(Date.parse(now) - 60_000).toISOString(), now)
+          .then(() => true, (err) => (err instanceof ApiError && err.status === 404 ? false : null));
+        drawHead();
+      }
       if (!signal.aborted) draw(cameras, now);
     } catch (err) {
       if (!signal.aborted) status.textContent = t('errorGeneric', { error: (err as Error).message });

@@ -1,12 +1,21 @@
 // One event as evidence: the annotated frame with the track's path, the close-up, every recorded field,
 // the plate reading character by character, the capture hashes, and the export.
-import { api, ApiError, evidenceUrl, snapshotUrl, type EventJson, type PlateChar } from './api.js';
+import { api, ApiError, evidenceUrl, snapshotUrl, timelineHash, type EventJson, type PlateChar } from './api.js';
+import { clipFigure } from './clip-player.js';
 import { h, replace, svg } from './dom.js';
 import { dateTime, duration, percent } from './format.js';
 import { colourName, colourSwatch, labelName, placeName, t } from './i18n.js';
 import { boxTag, colourReadings, formatPlate, rememberedResults } from './search-view.js';
 
-export async function renderEvent(root: HTMLElement, id: number, backHash: string): Promise<void> {
+/** How often (ms) and how long an event that just ended, or is going on, is asked for again until its clip is there. */
+const CLIP_POLL_MS = 3000;
+const CLIP_POLL_FOR_MS = 60_000;
+/** An event that ended this recently (ms) may still have its clip being written. */
+const CLIP_RECENT_MS = 30_000;
+/** The timeline opened from an event shows this much (ms) either side of it. */
+const TIMELINE_MARGIN_MS = 2 * 60_000;
+
+export async function renderEvent(root: HTMLElement, id: number, backHash: string, signal: AbortSignal = new AbortController().signal): Promise<void> {
   replace(root, h('p', { class: 'summary', role: 'status' }, t('loading')));
   let e: EventJson;
   try {
@@ -23,6 +32,8 @@ export async function renderEvent(root: HTMLElement, id: number, backHash: strin
     ? [formatPlate(plate.text), labelName(e.label), ...colours.map((c) => colourName(c.colour))].filter(Boolean).join(' · ')
     : [labelName(e.label) || t(`kind_${e.kind}`), ...colours.map((c) => colourName(c.colour))].join(' · ');
   const ongoing = e.end === null;
+  const video = h('div', { class: 'clip-slot' });
+  const timeline = h('p', { class: 'timeline-link', hidden: true });
 
   replace(root, h('article', { class: 'event', 'aria-labelledby': 'event-title' },
     h('div', { class: 'event-nav' }, h('a', { href: backHash, class: 'back' }, `← ${t('backToResults')}`), stepper(e.id)),
@@ -30,7 +41,7 @@ export async function renderEvent(root: HTMLElement, id: number, backHash: strin
       h('h1', { id: 'event-title' }, heading),
       h('p', { class: 'event-sub' }, `${t('eventTitle', { id: e.id })} · ${e.camera}`, boxTag(e), ` · ${placeName(e.location)} · ${dateTime(e.start)}`)),
     h('div', { class: 'event-body' },
-      h('div', { class: 'event-media' }, frameFigure(e)),
+      h('div', { class: 'event-media' }, video, frameFigure(e), timeline),
       h('div', { class: 'event-facts' },
         cropFigure(e),
         facts(e),
@@ -41,6 +52,59 @@ export async function renderEvent(root: HTMLElement, id: number, backHash: strin
             ? h('button', { type: 'button', class: 'primary', disabled: true, id: 'export', 'aria-describedby': 'export-help' }, t('exportEvidence'))
             : h('a', { class: 'button primary', href: evidenceUrl(e.id), download: '', id: 'export' }, t('exportEvidence')),
           h('p', { class: 'help', id: 'export-help' }, ongoing ? t('exportOngoing') : t('exportHelp')))))));
+  showClip(video, e, signal);
+  void showTimelineLink(timeline, e, signal);
+}
+
+/**
+ * The event's video: the clip when it has one; while it is going on or just ended, "being made", asking again
+ * every few seconds for a minute. Events at a station hub have no clips (the video stays on the box).
+ */
+function showClip(slot: HTMLElement, first: EventJson, signal: AbortSignal): void {
+  const draw = (e: EventJson): boolean => {
+    const clips = e.clips?.length ? e.clips : e.clip ? [e.clip] : [];
+    if (clips.length > 0) {
+      replace(slot, clipFigure(e, clips, signal));
+      return true;
+    }
+    return false;
+  };
+  if (draw(first)) return;
+  const recent = (e: EventJson) => e.end === null || Date.now() - Date.parse(e.end) < CLIP_RECENT_MS;
+  if (first.box_name !== undefined || !recent(first)) return;
+  const status = h('p', { class: 'clip-pending', role: 'status', id: 'clip-pending' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('clipPending'));
+  replace(slot, h('figure', { class: 'clip' }, h('h2', {}, t('clipTitle')), status, h('p', { class: 'help' }, t('clipPendingHelp'))));
+  const until = Date.now() + CLIP_POLL_FOR_MS;
+  const timer = setInterval(async () => {
+    if (signal.aborted) return clearInterval(timer);
+    if (Date.now() > until) {
+      clearInterval(timer);
+      status.replaceChildren(t('clipStillPending'));
+      return;
+    }
+    try {
+      const e = await api.event(first.id);
+      if (!signal.aborted && draw(e)) clearInterval(timer);
+    } catch {
+      // A failed look is tried again at the next tick, until the minute is over.
+    }
+  }, CLIP_POLL_MS);
+  signal.addEventListener('abort', () => clearInterval(timer));
+}
+
+/** "Open in the camera's timeline", around the event, where the box has recordings to show (not at a hub). */
+async function showTimelineLink(slot: HTMLElement, e: EventJson, signal: AbortSignal): Promise<void> {
+  if (e.box_name !== undefined) return;
+  const from = new Date(Date.parse(e.start) - TIMELINE_MARGIN_MS).toISOString();
+  const to = new Date(Math.max(Date.parse(e.end ?? e.start), Date.parse(e.start)) + TIMELINE_MARGIN_MS).toISOString();
+  try {
+    await api.recordings(e.camera, from, to);
+  } catch {
+    return;
+  }
+  if (signal.aborted) return;
+  replace(slot, h('a', { class: 'button secondary', href: timelineHash(e.camera, from, to, e.start), id: 'open-timeline' }, t('openTimeline')));
+  slot.hidden = false;
 }
 
 /** Previous and next result of the search the officer came from, when this event is one of them. */

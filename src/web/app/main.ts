@@ -1,5 +1,6 @@
-// The page's shell: sign-in, the header, and a hash router over the four views (search, event, cameras,
-// live). Every view gets an AbortSignal so leaving it stops its timers and closes its live socket.
+// The page's shell: sign-in, the header, and a hash router over the five views (search, event, cameras,
+// live, a camera's timeline of recordings). Every view gets an AbortSignal so leaving it stops its timers
+// and closes its live socket.
 import { api, whenUnauthorised, type BoxInfo, type Session } from './api.js';
 import { renderCameras } from './cameras-view.js';
 import { h, replace } from './dom.js';
@@ -8,6 +9,7 @@ import { setTimeZone } from './format.js';
 import { lang, setLang, setPlaceNames, t } from './i18n.js';
 import { renderLive } from './live-player.js';
 import { parseSearchHash, renderSearch } from './search-view.js';
+import { renderTimeline } from './timeline-view.js';
 
 const app = document.getElementById('app')!;
 let session: Session | null = null;
@@ -107,7 +109,7 @@ function route(): void {
   const [pathPart, query = ''] = hash.slice(1).split('?') as [string, string?];
   const parts = pathPart.split('/').filter(Boolean);
   const main = h('main', { id: 'main', tabindex: '-1' });
-  const active = parts[0] === 'cameras' || parts[0] === 'live' ? 'cameras' : 'search';
+  const active = parts[0] === 'cameras' || parts[0] === 'live' || parts[0] === 'timeline' ? 'cameras' : 'search';
   if (parts[0] === 'search' || parts.length === 0) lastSearch = hash;
   replace(app, header(active), main);
   document.title = `vigil · ${active === 'cameras' ? t('navCameras') : t('navSearch')}`;
@@ -115,12 +117,13 @@ function route(): void {
     if (location.hash === next) route();
     else location.hash = next;
   };
-  if (parts[0] === 'event' && parts[1]) void renderEvent(main, Number(parts[1]), lastSearch);
+  if (parts[0] === 'event' && parts[1]) void renderEvent(main, Number(parts[1]), lastSearch, view.signal);
   else if (parts[0] === 'cameras') renderCameras(main, info.live, view.signal, info.boxes !== undefined);
   else if (parts[0] === 'live' && parts[1]) renderLive(main, decodeURIComponent(parts[1]), view.signal);
+  else if (parts[0] === 'timeline') void renderTimeline(main, new URLSearchParams(query), view.signal, go);
   else renderSearch(main, parseSearchHash(query), info, go);
   // Keyboard and screen-reader users land on the new view's content, not back at the top of the page.
-  if (parts[0] === 'event' || parts[0] === 'live') main.focus({ preventScroll: true });
+  if (parts[0] === 'event' || parts[0] === 'live' || parts[0] === 'timeline') main.focus({ preventScroll: true });
 }
 
 void start();
