@@ -1,6 +1,6 @@
 // npm run bench [-- accuracy|two-wheelers|colour|detect|ingest|plates|search|pipeline|hub ...] [-- --seconds N --cameras 1,4,8 --runs N
 // --pipeline-cameras 2,4,8,12,16 --pipeline-sizing
-// --events N --hub-box-events N --lag-seconds S --hub-runs N]: runs the benchmarks and prints their tables (markdown).
+// --events N --hub-box-events N --lag-seconds S --hub-runs N --record-seconds S --record-cameras N]: runs the benchmarks and prints their tables (markdown).
 import { parseArgs } from 'node:util';
 import { accuracyBenchmark } from './accuracy.js';
 import { colourBenchmark } from './colour.js';
@@ -9,6 +9,7 @@ import { hubBenchmark } from './hub.js';
 import { ingestBenchmark } from './ingest.js';
 import { pipelineBenchmark } from './pipeline.js';
 import { platesBenchmark } from './plates.js';
+import { recordBenchmark } from './record.js';
 import { searchBenchmark } from './search.js';
 import { twoWheelersBenchmark } from './two-wheelers.js';
 
@@ -27,6 +28,10 @@ const { values, positionals } = parseArgs({
     'hub-box-events': { type: 'string', default: '100000' },
     'lag-seconds': { type: 'string', default: '60' },
     'hub-runs': { type: 'string', default: '100' },
+    // record (not in the default set: it takes several minutes): seconds per off/on CPU phase and of the disk
+    // recording (at least 75 s, for the 60 s clip), cameras of street footage in the CPU table.
+    'record-seconds': { type: 'string', default: '30' },
+    'record-cameras': { type: 'string', default: '4' },
   },
 });
 const wanted = new Set(positionals.length ? positionals : ['accuracy', 'two-wheelers', 'colour', 'ingest', 'detect', 'plates', 'search', 'pipeline']);
@@ -41,6 +46,7 @@ if (wanted.has('search')) tables.push(await searchBenchmark(values['search-sizes
 if (wanted.has('hub')) {
   tables.push(await hubBenchmark({ events: Number(values.events), boxEvents: Number(values['hub-box-events']), lagSeconds: Number(values['lag-seconds']), runs: Number(values['hub-runs']) }));
 }
+if (wanted.has('record')) tables.push(await recordBenchmark({ cameras: Number(values['record-cameras']), seconds: Number(values['record-seconds']) }));
 if (wanted.has('ingest')) tables.push(await ingestBenchmark(values.cameras.split(',').map(Number), seconds));
 if (wanted.has('pipeline')) tables.push(await pipelineBenchmark(values['pipeline-cameras'].split(',').map(Number), seconds, values['pipeline-sizing']));
 console.log('\n' + tables.join('\n\n'));
