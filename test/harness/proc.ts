@@ -101,11 +101,43 @@ export function childProcesses(pid: number): ProcInfo[] {
 }
 
 const isFfmpeg = (p: ProcInfo) => p.comm === 'ffmpeg' || /(^|\/)ffmpeg$/.test(p.argv[0] ?? '');
+/** A clip or export being assembled: ffmpeg fed recorded segments on its stdin (src/recording/clip-assembler.ts). */
+const readsStdin = (p: ProcInfo) => p.argv.some((a, i) => a === 'pipe:0' && p.argv[i - 1] === '-i');
 
-/** The daemon's ffmpeg children: running ones, and zombies (exited, never reaped). */
-export function ffmpegChildren(pid: number): { running: ProcInfo[]; zombies: ProcInfo[] } {
+/**
+ * The daemon's ffmpeg children: running ones, and zombies (exited, never reaped). `cameras` are the running
+ * ones that read a camera (one per camera that is up, for as long as the camera is); `clips` the ones that
+ * assemble a clip or an export from recorded segments, which come and go with events. A child caught in the
+ * middle of its exec is in `running` only.
+ */
+export function ffmpegChildren(pid: number): { running: ProcInfo[]; zombies: ProcInfo[]; cameras: ProcInfo[]; clips: ProcInfo[] } {
   const ffmpeg = childProcesses(pid).filter(isFfmpeg);
-  return { running: ffmpeg.filter((p) => p.state !== 'Z'), zombies: ffmpeg.filter((p) => p.state === 'Z') };
+  const running = ffmpeg.filter((p) => p.state !== 'Z');
+  return {
+    running,
+    zombies: ffmpeg.filter((p) => p.state === 'Z'),
+    // Just after exec the name is ffmpeg's while the command line is still empty: such a child is neither yet.
+    cameras: running.filter((p) => p.argv.length > 0 && !readsStdin(p)),
+    clips: running.filter(readsStdin),
+  };
+}
+
+/**
+ * How many of a child's standard descriptors (0-2, and 3 when it writes `pipe:3`) are pipes or sockets: each
+ * is the far end of one its parent holds (Node's 'pipe' stdio is a socket pair, whose two ends have different
+ * inodes, so the ends cannot be matched by inode). 0 for a child that exited while we looked.
+ */
+export function stdioPipeEnds(child: ProcInfo): number {
+  const fds = child.argv.includes('pipe:3') ? [0, 1, 2, 3] : [0, 1, 2];
+  let n = 0;
+  for (const fd of fds) {
+    try {
+      if (/^(pipe|socket):/.test(readlinkSync(`/proc/${child.pid}/fd/${fd}`))) n++;
+    } catch {
+      // not open, or the child is gone
+    }
+  }
+  return n;
 }
 
 /**
