@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { PARTIAL_SUFFIX } from '../recording/clip-assembler.js';
 
 export interface BackupSummary {
   destination: string;
@@ -59,7 +60,7 @@ export async function backupStore(dataDir: string, destination: string, version:
       const b = path.join(to, entry.name);
       if (entry.isDirectory()) walk(a, b, counts);
       // A clip still being written has no row yet (and is renamed when it is whole).
-      else if (entry.name.endsWith('.partial')) continue;
+      else if (entry.name.endsWith(PARTIAL_SUFFIX)) continue;
       else if (existsSync(b) && statSync(b).size === statSync(a).size) counts.kept++;
       else {
         copyFileSync(a, b);
