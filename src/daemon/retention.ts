@@ -2,8 +2,7 @@
 // own retention_days, ring segments no clip can need any more, and then the oldest events and recordings until
 // everything fits store.max_disk_gb (and the disk keeps recording.min_free_mb free) go, with their files;
 // closed audit files past their retention too.
-import { rmSync, statfsSync } from 'node:fs';
-import path from 'node:path';
+import { statfsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RecordingConfig, StoreConfig } from '../config/schema.js';
@@ -73,11 +72,9 @@ export class Retention {
     const { store, roots, pinned } = this.deps;
     let removed = 0;
     for (let batch = store.segments.ringExpired(before); batch.length > 0; ) {
-      const free = batch.filter((s) => !pinned(s));
-      store.segments.remove(free);
-      for (const s of free) rmSync(path.join(roots.recordings, s.path), { force: true });
-      removed += free.length;
-      if (free.length < batch.length) break;
+      const freed = store.removeSegments(batch, roots.recordings, pinned);
+      removed += freed;
+      if (freed < batch.length) break;
       batch = store.segments.ringExpired(before);
     }
     return removed;

@@ -432,6 +432,14 @@ export class EventStore implements EventQueries {
     return this.databaseBytes() + this.mediaBytes() + this.segments.bytes();
   }
 
+  /** Removes those of `segments` that `pinned` leaves free, rows before files (under `recordings`); returns how many. */
+  removeSegments(segments: readonly Segment[], recordings: string, pinned: (segment: Segment) => boolean): number {
+    const free = segments.filter((s) => !pinned(s));
+    this.segments.remove(free);
+    for (const s of free) rmSync(path.resolve(recordings, s.path), { force: true });
+    return free.length;
+  }
+
   /**
    * Deletes events older than `olderThan` (ms epoch) and continuous recording past its own retention, then
    * the oldest of those and of the ring's segments that ended before `ringBefore` until everything fits in
@@ -469,11 +477,9 @@ export class EventStore implements EventQueries {
       deleted += rows.length;
     };
     const removeSegments = (segments: Segment[]) => {
-      const free = segments.filter((s) => !pinned(s));
-      this.segments.remove(free);
-      for (const s of free) rmSync(path.resolve(roots.recordings, s.path), { force: true });
-      segmentsDeleted += free.length;
-      return free.length;
+      const removed = this.removeSegments(segments, roots.recordings, pinned);
+      segmentsDeleted += removed;
+      return removed;
     };
     this.pruneTombstones(Date.now() - TOMBSTONE_DAYS * 86_400_000);
     const old = this.db.prepare('SELECT * FROM events WHERE COALESCE(end_ms, start_ms) < ? ORDER BY start_ms LIMIT 500');
