@@ -88,9 +88,11 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
   // Published after the commit: a subscriber never hears of an event the store could lose.
   store.onCommit((events) => bus?.publish(events));
   const roots = mediaRoots(config.data_dir);
+  // Exports are kept only for their download (recording-exports.ts), outside the disk budget: not in `roots`.
+  const exportsRoot = path.join(config.data_dir, 'exports');
   // What a crash left half-written: clips and exports being assembled (no row names them), and the tail
   // segments of runs vigil never heard closed.
-  const swept = sweepPartials(roots.clips) + sweepPartials(path.join(config.data_dir, 'exports')) + sweepUnindexedSegments(roots.recordings, store.segments.paths());
+  const swept = sweepPartials(roots.clips) + sweepPartials(exportsRoot) + sweepUnindexedSegments(roots.recordings, store.segments.paths());
   if (swept > 0) logger.warn({ files: swept }, `removed ${swept} clip and segment files the last run left half-written`);
   let current = config;
   const assembler = new ClipAssembler(ffmpeg.path, store.segments, roots.recordings);
@@ -103,7 +105,7 @@ export async function startDaemon(loaded: LoadedConfig, logger: Logger): Promise
     logger,
     observer: metrics.recording,
   });
-  const exports = new RecordingExports(assembler, path.join(config.data_dir, 'exports'));
+  const exports = new RecordingExports(assembler, exportsRoot);
   exports.start();
   const interrupted = await store.closeInterrupted();
   if (interrupted > 0) logger.warn({ events: interrupted }, `closed ${interrupted} events the last run left open (it did not stop cleanly)`);
