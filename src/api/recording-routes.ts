@@ -12,6 +12,7 @@ import { MAX_EXPORT_MS, type RecordingExports } from '../recording/recording-exp
 import type { ApiAuth } from './auth.js';
 import { MediaUnavailableError, sendRange, VerifiedMedia } from './file-range.js';
 import { badRequest, conflict, notFound } from './http-error.js';
+import { queryTime } from './query-time.js';
 
 export interface RecordingApiDeps {
   store: EventStore;
@@ -68,13 +69,8 @@ export function registerRecordingRoutes(app: FastifyInstance, deps: RecordingApi
     const camera = q.camera;
     if (!camera) throw badRequest('camera is required, e.g. camera=market-east');
     if (!deps.cameras().includes(camera)) throw notFound(`no camera ${camera}`);
-    const time = (name: 'from' | 'to') => {
-      const value = q[name];
-      if (value === undefined || Number.isNaN(Date.parse(value))) throw badRequest(`${name} must be an ISO 8601 time, e.g. 2026-11-28T14:00:00+08:00`);
-      return Date.parse(value);
-    };
-    const from = time('from');
-    const to = time('to');
+    const from = queryTime(q, 'from', true);
+    const to = queryTime(q, 'to', true);
     if (to <= from) throw badRequest('to must be after from');
     if (to - from > maxMs) throw badRequest(`the window may be at most ${maxMs / 3_600_000} hours long`);
     return { camera, from, to, download: q.download !== undefined };

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PALETTE, type ColourName } from '../vocabulary/colours.js';
 import type { ApiAuth } from './auth.js';
 import { badRequest, conflict, notFound } from './http-error.js';
+import { queryTime } from './query-time.js';
 import { eventJson } from '../events/event-json.js';
 import { buildEvidence, EvidenceTamperedError } from '../events/evidence.js';
 import { SnapshotUnavailableError, type SnapshotWriter } from '../events/snapshots.js';
@@ -89,9 +90,8 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchApiDeps, 
   app.get('/api/events', async (request) => {
     const q = request.query as Record<string, string | undefined>;
     const time = (name: 'from' | 'to'): string | undefined => {
-      if (q[name] === undefined) return undefined;
-      if (Number.isNaN(Date.parse(q[name]!))) throw badRequest(`${name} must be an ISO 8601 time, e.g. 2026-11-28T14:00:00+08:00`);
-      return new Date(q[name]!).toISOString();
+      const ms = queryTime(q, name);
+      return ms === undefined ? undefined : new Date(ms).toISOString();
     };
     const colour = q.color ?? q.colour;
     if (colour !== undefined && !PALETTE.includes(colour as ColourName)) throw badRequest(`color must be one of ${PALETTE.join(', ')}`);
