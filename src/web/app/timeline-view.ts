@@ -21,17 +21,19 @@ const parse = (value: string | null) => {
   return Number.isNaN(ms) ? undefined : ms;
 };
 
+/** "2026-11-28": the day `ms` falls on in the box's zone. */
+const localDate = (ms: number) => toLocalInput(iso(ms)).slice(0, 10);
+
 /** "today", "yesterday" or the date, in the box's zone. */
 function dayWord(ms: number): string {
-  const date = (at: number) => toLocalInput(iso(at)).slice(0, 10);
-  if (date(ms) === date(Date.now())) return t('today');
-  if (date(ms) === date(Date.now() - 24 * 60 * MINUTE)) return t('yesterday');
+  if (localDate(ms) === localDate(Date.now())) return t('today');
+  if (localDate(ms) === localDate(Date.now() - 24 * 60 * MINUTE)) return t('yesterday');
   return day(iso(ms));
 }
 
 /** "market-east, today 14:00–14:10" (the end's day too when the window crosses midnight). */
 export function timelineTitle(camera: string, from: number, to: number): string {
-  const sameDay = toLocalInput(iso(from)).slice(0, 10) === toLocalInput(iso(to)).slice(0, 10);
+  const sameDay = localDate(from) === localDate(to);
   return t('timelineTitle', {
     camera,
     day: dayWord(from),
