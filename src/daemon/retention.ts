@@ -2,12 +2,12 @@
 // own retention_days, ring segments no clip can need any more, and then the oldest events and recordings until
 // everything fits store.max_disk_gb (and the disk keeps recording.min_free_mb free) go, with their files;
 // closed audit files past their retention too.
-import { statfsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RecordingConfig, StoreConfig } from '../config/schema.js';
 import type { EventStore, MediaRoots } from '../events/store.js';
 import type { VigilMetrics } from '../metrics/metrics.js';
+import { freeBytes } from '../recording/free-space.js';
 import type { Segment } from '../recording/segment-index.js';
 
 const EVERY_MS = 60_000;
@@ -78,14 +78,5 @@ export class Retention {
       batch = store.segments.ringExpired(before);
     }
     return removed;
-  }
-}
-
-function freeBytes(dir: string): number {
-  try {
-    const fs = statfsSync(dir);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return Infinity;
   }
 }

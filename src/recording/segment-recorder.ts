@@ -3,13 +3,14 @@
 // closes on a pipe (fd 3). vigil hashes the segment as it is closed and indexes it with its wall-clock times.
 // MPEG-TS because a segment cut short (the camera dropped, ffmpeg killed) is still readable up to its last
 // packet, and segments of one run join byte for byte.
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RecordConfig, RecordingConfig } from '../config/schema.js';
 import type { SegmentIndex } from './segment-index.js';
 import { digestFile, type FileDigest } from './file-digest.js';
+import { freeBytes } from './free-space.js';
 
 export interface RecorderObserver {
   segment?(camera: string, bytes: number): void;
@@ -187,11 +188,10 @@ export class SegmentRecorder {
     if (min_free_mb === 0) return true;
     try {
       mkdirSync(this.deps.root, { recursive: true, mode: 0o700 });
-      const fs = statfsSync(this.deps.root);
-      return fs.bavail * fs.bsize >= min_free_mb * 1e6;
     } catch {
       return true;
     }
+    return freeBytes(this.deps.root) >= min_free_mb * 1e6;
   }
 
   /** Looks at the disk while recording: below min_free_mb, the run is restarted without recording. */
